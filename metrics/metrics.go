@@ -1,13 +1,22 @@
-// Package metrics defines every Prometheus metric meshgate exports, registered on an
-// injected prometheus.Registerer so tests use a fresh registry. The table of names,
-// types, labels and meaning lives in docs/metrics.md; keep both in step.
-//
-// Label values are bounded: domain, version and rule come from contracts, stream and
-// shard from the Kinesis topology, sink and reason from fixed sets in the code. No label
-// value is ever taken from event data.
 package metrics
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"errors"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Fixed label values. Sinks and results come from these sets only; New pre-creates the
+// series for every combination so rate() queries and alerts see zeros instead of nothing.
+const (
+	SinkKinesis = "kinesis" // the curated-stream sink (PutRecords)
+	SinkS3      = "s3"      // the quarantine sink (PutObject)
+
+	ResultOK    = "ok"
+	ResultError = "error"
+)
 
 // Metrics holds meshgate's collectors. A nil *Metrics is not allowed; use New.
 type Metrics struct {
@@ -41,7 +50,10 @@ type Metrics struct {
 	ShadowDivergences     *prometheus.CounterVec // domain, rule, direction (would_quarantine|would_pass)
 }
 
-// New creates the collectors and registers them on reg.
+// New creates the collectors and registers them on reg, together with the Go runtime and
+// process collectors (those two are skipped without error when reg already has them, as
+// prometheus.DefaultRegisterer does). It panics if a meshgate metric is already registered
+// on reg: one Metrics per registry.
 func New(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		RecordsIn: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -115,5 +127,108 @@ func New(reg prometheus.Registerer) *Metrics {
 		m.BatchDuration, m.CheckpointLastSuccess, m.Checkpoints, m.LeasesHeld, m.MillisBehindLatest,
 		m.ContractsLoaded, m.ContractInfo, m.ReloadSuccessful, m.ReloadLastSuccessTime, m.Reloads,
 		m.ShadowDivergences)
+	for _, c := range []prometheus.Collector{
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	} {
+		if err := reg.Register(c); err != nil {
+			var already prometheus.AlreadyRegisteredError
+			if !errors.As(err, &already) {
+				panic(err)
+			}
+		}
+	}
+	m.preinit()
 	return m
+}
+
+// preinit creates the series whose label values are known up front, at zero.
+func (m *Metrics) preinit() {
+	for _, sink := range []string{SinkKinesis, SinkS3} {
+		m.SinkRequests.WithLabelValues(sink, ResultOK)
+		m.SinkRequests.WithLabelValues(sink, ResultError)
+		m.SinkFailedEntries.WithLabelValues(sink)
+		m.SinkRetries.WithLabelValues(sink)
+		m.SinkDuration.WithLabelValues(sink)
+	}
+	m.Reloads.WithLabelValues(ResultOK)
+	m.Reloads.WithLabelValues(ResultError)
+}
+
+// ContractInfo describes one loaded contract or policy for SetContracts. It is a plain
+// value so this package does not depend on the rules package.
+type ContractInfo struct {
+	Domain  string // domain of a contract; the policy name for a policy
+	Version string
+	Hash    string // content hash of the compiled file
+	Stage   string // "active", "shadow", or "policy" for a global policy
+	Rules   []RuleInfo
+}
+
+// RuleInfo names one rule of a contract, so SetContracts can pre-create its failure series.
+type RuleInfo struct {
+	Name     string
+	Severity string // "error" or "warn", as in the rule_failures_total severity label
+}
+
+// SetContracts replaces the contract info series with one per entry of set (value 1),
+// sets contracts_loaded to len(set), and pre-creates rule_failures_total at zero for every
+// rule listed, so that a rule's first failure is visible to rate() and increase() (a
+// counter series born at 1 hides its first increment). Series of contracts that are no
+// longer in set are removed; their rule_failures_total series are kept, because a counter
+// must not go backwards while it is still being scraped.
+func (m *Metrics) SetContracts(set []ContractInfo) {
+	m.ContractInfo.Reset()
+	for _, c := range set {
+		m.ContractInfo.WithLabelValues(c.Domain, c.Version, c.Hash, c.Stage).Set(1)
+		for _, r := range c.Rules {
+			m.RuleFailures.WithLabelValues(c.Domain, r.Name, r.Severity)
+		}
+	}
+	m.ContractsLoaded.Set(float64(len(set)))
+}
+
+// ReloadSucceeded records a successful contract (re)load at t, including the first load
+// at startup, and publishes set as in SetContracts.
+func (m *Metrics) ReloadSucceeded(set []ContractInfo, t time.Time) {
+	m.SetContracts(set)
+	m.ReloadSuccessful.Set(1)
+	m.ReloadLastSuccessTime.Set(float64(t.UnixNano()) / 1e9)
+	m.Reloads.WithLabelValues(ResultOK).Inc()
+}
+
+// ReloadFailed records a failed contract reload. The previous set stays active, and so do
+// its info series.
+func (m *Metrics) ReloadFailed() {
+	m.ReloadSuccessful.Set(0)
+	m.Reloads.WithLabelValues(ResultError).Inc()
+}
+
+// InitStream pre-creates, at zero, the series of a source stream the worker is configured
+// to read and the domain judging it, so dashboards and alerts see the stream before its
+// first record, checkpoint or checkpoint failure.
+func (m *Metrics) InitStream(stream, domain string) {
+	m.RecordsIn.WithLabelValues(stream, domain)
+	m.Checkpoints.WithLabelValues(stream, ResultOK)
+	m.Checkpoints.WithLabelValues(stream, ResultError)
+	m.BatchDuration.WithLabelValues(stream)
+}
+
+// CheckpointSucceeded records a successful checkpoint of stream/shard at t.
+func (m *Metrics) CheckpointSucceeded(stream, shard string, t time.Time) {
+	m.CheckpointLastSuccess.WithLabelValues(stream, shard).Set(float64(t.UnixNano()) / 1e9)
+	m.Checkpoints.WithLabelValues(stream, ResultOK).Inc()
+}
+
+// CheckpointFailed records a failed checkpoint write for stream.
+func (m *Metrics) CheckpointFailed(stream string) {
+	m.Checkpoints.WithLabelValues(stream, ResultError).Inc()
+}
+
+// ForgetShard removes the per-shard gauges of stream/shard. The worker calls it when it
+// stops owning the shard (lease lost, shard ended, shutdown); otherwise the stale
+// checkpoint timestamp would age forever and the lag would freeze at its last value.
+func (m *Metrics) ForgetShard(stream, shard string) {
+	m.CheckpointLastSuccess.DeleteLabelValues(stream, shard)
+	m.MillisBehindLatest.DeleteLabelValues(stream, shard)
 }

@@ -76,6 +76,14 @@ if "${B[@]}" run --isolation chroot "$ctr" -- /bin/sh -c true >/dev/null 2>&1; t
   fail "/bin/sh ran inside the image; it must have no shell"
 fi
 
+# The ECS container health check runs `/meshgate health`; it must exist in the image and report a
+# dead endpoint as unhealthy (exit 1), not as an unknown command (exit 2).
+set +e
+"${B[@]}" run --isolation chroot "$ctr" -- /meshgate health -timeout 1s -url http://127.0.0.1:1/healthz >/dev/null 2>&1
+rc=$?
+set -e
+[ "$rc" = 1 ] || fail "meshgate health against a closed port exited $rc, want 1"
+
 # 4. Lint the example contracts inside the image, mounted read-only at /contracts as in the chart.
 if "${B[@]}" run --isolation chroot "$ctr" -- /meshgate help 2>&1 | grep -q '^  lint '; then
   [ -d examples/contracts ] || fail "examples/contracts missing"

@@ -81,7 +81,7 @@ func NewKinesisSink(client KinesisAPI, m *metrics.Metrics, opts ...SinkOption) *
 	s := &KinesisSink{
 		client:  client,
 		metrics: m,
-		retrier: retrier{sink: "kinesis", backoff: o.backoff, sleep: o.sleep, log: o.log, metrics: m},
+		retrier: retrier{sink: metrics.SinkKinesis, backoff: o.backoff, sleep: o.sleep, log: o.log, metrics: m},
 	}
 	s.scratch.New = func() any {
 		return &kinesisScratch{
@@ -159,7 +159,7 @@ func (s *KinesisSink) putChunk(ctx context.Context, stream string, chunk []Curat
 		}
 		began := time.Now()
 		out, err := s.client.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: &stream, Records: sc.entries})
-		s.metrics.SinkDuration.WithLabelValues("kinesis").Observe(time.Since(began).Seconds())
+		s.metrics.SinkDuration.WithLabelValues(metrics.SinkKinesis).Observe(time.Since(began).Seconds())
 		if err == nil && (out == nil || len(out.Records) != len(sc.entries)) {
 			got := 0
 			if out != nil {
@@ -169,7 +169,7 @@ func (s *KinesisSink) putChunk(ctx context.Context, stream string, chunk []Curat
 			err = fmt.Errorf("PutRecords returned %d results for %d entries", got, len(sc.entries))
 		}
 		if err != nil {
-			s.metrics.SinkRequests.WithLabelValues("kinesis", "error").Inc()
+			s.metrics.SinkRequests.WithLabelValues(metrics.SinkKinesis, metrics.ResultError).Inc()
 			lastErr = err
 			class := classifyKinesis(ctx, err)
 			if class == classCanceled {
@@ -181,7 +181,7 @@ func (s *KinesisSink) putChunk(ctx context.Context, stream string, chunk []Curat
 			continue
 		}
 		// The call succeeded; a partial failure is in the per-entry results.
-		s.metrics.SinkRequests.WithLabelValues("kinesis", "ok").Inc()
+		s.metrics.SinkRequests.WithLabelValues(metrics.SinkKinesis, metrics.ResultOK).Inc()
 		failed := sc.pending[:0] // filter in place: write index never passes read index
 		var first *types.PutRecordsResultEntry
 		for j := range out.Records {
@@ -197,7 +197,7 @@ func (s *KinesisSink) putChunk(ctx context.Context, stream string, chunk []Curat
 		if len(failed) == 0 {
 			return nil
 		}
-		s.metrics.SinkFailedEntries.WithLabelValues("kinesis").Add(float64(len(failed)))
+		s.metrics.SinkFailedEntries.WithLabelValues(metrics.SinkKinesis).Add(float64(len(failed)))
 		lastErr = entryError(first, len(failed), len(out.Records))
 		class := classifyKinesis(ctx, lastErr)
 		if werr := s.retrier.wait(ctx, attempt, class, lastErr, slog.String("stream", stream), slog.Int("pending", len(failed))); werr != nil {

@@ -51,7 +51,7 @@ func NewS3Sink(client S3API, bucket string, m *metrics.Metrics, opts ...SinkOpti
 		bucket:  bucket,
 		kmsKey:  o.kmsKeyID,
 		metrics: m,
-		retrier: retrier{sink: "s3", backoff: o.backoff, sleep: o.sleep, log: o.log, metrics: m},
+		retrier: retrier{sink: metrics.SinkS3, backoff: o.backoff, sleep: o.sleep, log: o.log, metrics: m},
 		bufs:    sync.Pool{New: func() any { return new(bytes.Buffer) }},
 	}
 }
@@ -87,12 +87,12 @@ func (s *S3Sink) Put(ctx context.Context, key string, recs []quarantine.Record) 
 		in.Body = bytes.NewReader(body) // a fresh, seekable reader per attempt
 		began := time.Now()
 		_, err := s.client.PutObject(ctx, in)
-		s.metrics.SinkDuration.WithLabelValues("s3").Observe(time.Since(began).Seconds())
+		s.metrics.SinkDuration.WithLabelValues(metrics.SinkS3).Observe(time.Since(began).Seconds())
 		if err == nil {
-			s.metrics.SinkRequests.WithLabelValues("s3", "ok").Inc()
+			s.metrics.SinkRequests.WithLabelValues(metrics.SinkS3, metrics.ResultOK).Inc()
 			return nil
 		}
-		s.metrics.SinkRequests.WithLabelValues("s3", "error").Inc()
+		s.metrics.SinkRequests.WithLabelValues(metrics.SinkS3, metrics.ResultError).Inc()
 		class := classifyS3(ctx, err)
 		if class == classCanceled {
 			return fmt.Errorf("put quarantine object s3://%s/%s (%d records): %w", s.bucket, key, len(recs), unacknowledged(ctx, attempt+1, err))

@@ -40,14 +40,15 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// linearMax is the member count up to which an object checks for duplicate keys by a linear
-// scan of its pending members; larger objects switch to a map so hostile input with many keys
-// stays O(n).
+// linearMax is the member count up to which an object checks each key for a duplicate as it
+// is read, by a linear scan of its pending members. Beyond it, duplicates are found when the
+// object's map is built at its end, so hostile input with many keys stays O(n).
 const linearMax = 16
 
 type member struct {
 	key string
 	val any
+	off int // the key's offset, for a duplicate found late
 }
 
 // decoder is the reusable scratch of one Decode call.
@@ -250,7 +251,6 @@ func (d *decoder) object() (map[string]any, bool) {
 		return map[string]any{}, true
 	}
 	base := len(d.members)
-	var m map[string]any // used once the object has more than linearMax members
 	for {
 		d.skipSpace()
 		if d.pos >= len(d.data) || d.data[d.pos] != '"' {
@@ -261,14 +261,12 @@ func (d *decoder) object() (map[string]any, bool) {
 		if !ok {
 			return nil, false
 		}
-		if m == nil {
+		if len(d.members)-base <= linearMax {
 			for i := base; i < len(d.members); i++ {
 				if d.members[i].key == key {
 					return nil, d.dup(key, keyOff)
 				}
 			}
-		} else if _, dup := m[key]; dup {
-			return nil, d.dup(key, keyOff)
 		}
 		d.skipSpace()
 		if d.pos >= len(d.data) || d.data[d.pos] != ':' {
@@ -279,19 +277,7 @@ func (d *decoder) object() (map[string]any, bool) {
 		if !ok {
 			return nil, false
 		}
-		if m == nil {
-			d.members = append(d.members, member{key, v})
-			if len(d.members)-base > linearMax {
-				m = make(map[string]any, 4*linearMax)
-				for _, mb := range d.members[base:] {
-					m[mb.key] = mb.val
-				}
-				clear(d.members[base:])
-				d.members = d.members[:base]
-			}
-		} else {
-			m[key] = v
-		}
+		d.members = append(d.members, member{key, v, keyOff})
 		d.skipSpace()
 		if d.pos < len(d.data) {
 			switch d.data[d.pos] {
@@ -301,15 +287,23 @@ func (d *decoder) object() (map[string]any, bool) {
 			case '}':
 				d.pos++
 				d.depth--
-				if m == nil {
-					pending := d.members[base:]
-					m = make(map[string]any, len(pending))
-					for _, mb := range pending {
-						m[mb.key] = mb.val
-					}
-					clear(pending)
-					d.members = d.members[:base]
+				pending := d.members[base:]
+				m := make(map[string]any, len(pending))
+				for _, mb := range pending {
+					m[mb.key] = mb.val
 				}
+				if len(m) < len(pending) {
+					// Only objects too big for the linear scan get here with a duplicate.
+					seen := make(map[string]bool, len(pending))
+					for _, mb := range pending {
+						if seen[mb.key] {
+							return nil, d.dup(mb.key, mb.off)
+						}
+						seen[mb.key] = true
+					}
+				}
+				clear(pending)
+				d.members = d.members[:base]
 				return m, true
 			}
 		}

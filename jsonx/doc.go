@@ -21,8 +21,9 @@
 // invalid_utf8), numbers whose magnitude overflows float64 (reason invalid_json), nesting deeper
 // than [Limits].MaxDepth and records larger than [Limits].MaxBytes. When a record has several
 // problems, the first one in byte order is reported, except that too_large, empty and bom are
-// checked before parsing starts and not_object is reported only for a well-formed JSON text whose
-// top level is not an object (a malformed one is invalid_json).
+// checked before parsing starts, not_object is reported only for a well-formed JSON text whose
+// top level is not an object (a malformed one is invalid_json), and a duplicate key in an
+// object with more than 16 members is found when that object ends.
 //
 // # Output fidelity
 //

@@ -64,25 +64,44 @@ func (cc *compiler) errorf(pos Pos, format string, args ...any) {
 }
 
 // compileExpr compiles one expression. what names it in messages ("rule \"x\" check").
-func (cc *compiler) compileExpr(e Expr, what string, env types.Map, fnOpts []expr.Option, asBool bool, tables map[string]bool) *vm.Program {
+// scope is what expressions of one contract (or policy) compile against.
+type scope struct {
+	env    types.Map
+	opts   []expr.Option
+	tables map[string]table
+}
+
+func (sc *scope) tableNames() map[string]bool {
+	m := make(map[string]bool, len(sc.tables))
+	for k := range sc.tables {
+		m[k] = true
+	}
+	return m
+}
+
+func (cc *compiler) compileExpr(e Expr, what string, sc *scope, asBool bool, inspect func(ast.Node)) *vm.Program {
 	if strings.TrimSpace(e.Src) == "" {
 		return nil // reported by the parser
 	}
-	opts := make([]expr.Option, 0, len(fnOpts)+3)
-	opts = append(opts, expr.Env(env), expr.MaxNodes(cc.opts.MaxNodes))
-	opts = append(opts, fnOpts...)
+	opts := make([]expr.Option, 0, len(sc.opts)+3)
+	opts = append(opts, expr.Env(sc.env), expr.MaxNodes(cc.opts.MaxNodes))
+	opts = append(opts, sc.opts...)
 	if asBool {
 		opts = append(opts, expr.AsBool())
 	} else {
 		opts = append(opts, expr.AsAny())
 	}
-	prog, err := expr.Compile(e.Src, opts...)
+	n := len(cc.errs)
+	prog, err := compileProgram(e.Src, sc.tables, func(root ast.Node) {
+		cc.checkCalls(e, what, root, sc.tableNames())
+		if inspect != nil {
+			inspect(root)
+		}
+	}, opts...)
 	if err != nil {
 		cc.exprError(e, what, err)
 		return nil
 	}
-	n := len(cc.errs)
-	cc.checkCalls(e, what, prog.Node(), tables)
 	if len(cc.errs) > n {
 		return nil
 	}
@@ -238,20 +257,27 @@ func fieldPath(n ast.Node) []string {
 		}
 		return []string{n.Value}
 	case *ast.MemberNode:
-		prop, ok := n.Property.(*ast.StringNode)
-		if !ok || n.Method {
+		if n.Method {
 			return nil
 		}
-		if id, ok := n.Node.(*ast.IdentifierNode); ok && id.Value == "$env" {
-			return []string{prop.Value}
-		}
-		parent := fieldPath(n.Node)
-		if parent == nil {
-			return nil
-		}
-		return append(parent, prop.Value)
+		return memberPath(n.Node, n.Property)
 	}
 	return nil
+}
+
+func memberPath(base, property ast.Node) []string {
+	prop, ok := property.(*ast.StringNode)
+	if !ok {
+		return nil
+	}
+	if id, ok := base.(*ast.IdentifierNode); ok && id.Value == "$env" {
+		return []string{prop.Value}
+	}
+	parent := fieldPath(base)
+	if parent == nil {
+		return nil
+	}
+	return append(parent, prop.Value)
 }
 
 // firstPath returns the first field path an expression reads, in reading order, or nil.
@@ -330,7 +356,7 @@ func fieldType(f *SpecField) types.Type {
 }
 
 // compileRules compiles rules of one spec with the given environment.
-func (cc *compiler) compileRules(specRules []SpecRule, source string, env types.Map, fnOpts []expr.Option, tables map[string]bool) []*rule {
+func (cc *compiler) compileRules(specRules []SpecRule, source string, sc *scope) []*rule {
 	out := make([]*rule, 0, len(specRules))
 	for _, sr := range specRules {
 		r := &rule{name: sr.Name.Value, severity: SeverityError, message: sr.Message.Value, source: source, pos: sr.Pos}
@@ -345,12 +371,11 @@ func (cc *compiler) compileRules(specRules []SpecRule, source string, env types.
 			r.message = "rule " + r.name + " failed"
 		}
 		if !sr.When.IsZero() {
-			r.when = cc.compileExpr(sr.When, fmt.Sprintf("rule %q when", r.name), env, fnOpts, true, tables)
+			r.when = cc.compileExpr(sr.When, fmt.Sprintf("rule %q when", r.name), sc, true, nil)
 		}
-		r.check = cc.compileExpr(sr.Check, fmt.Sprintf("rule %q check", r.name), env, fnOpts, true, tables)
-		if r.check != nil {
-			r.valuePath = firstPath(r.check.Node())
-		}
+		r.check = cc.compileExpr(sr.Check, fmt.Sprintf("rule %q check", r.name), sc, true, func(root ast.Node) {
+			r.valuePath = firstPath(root)
+		})
 		out = append(out, r)
 	}
 	return out
@@ -358,7 +383,7 @@ func (cc *compiler) compileRules(specRules []SpecRule, source string, env types.
 
 // combine compiles one program that is true exactly when every rule passes (or is skipped by
 // its guard). Judge runs it first and evaluates rules one by one only when it is not true.
-func (cc *compiler) combine(specRules []SpecRule, env types.Map, fnOpts []expr.Option) *vm.Program {
+func (cc *compiler) combine(specRules []SpecRule, sc *scope) *vm.Program {
 	if len(specRules) == 0 {
 		return nil
 	}
@@ -379,10 +404,10 @@ func (cc *compiler) combine(specRules []SpecRule, env types.Map, fnOpts []expr.O
 			b.WriteString("\n)")
 		}
 	}
-	opts := make([]expr.Option, 0, len(fnOpts)+3)
-	opts = append(opts, expr.Env(env), expr.MaxNodes(0), expr.AsBool())
-	opts = append(opts, fnOpts...)
-	prog, err := expr.Compile(b.String(), opts...)
+	opts := make([]expr.Option, 0, len(sc.opts)+3)
+	opts = append(opts, expr.Env(sc.env), expr.MaxNodes(0), expr.AsBool())
+	opts = append(opts, sc.opts...)
+	prog, err := compileProgram(b.String(), sc.tables, nil, opts...)
 	if err != nil {
 		// Every rule compiled on its own; a combination that does not (an unusual construct)
 		// only costs speed: Judge then evaluates the rules one by one.
@@ -392,15 +417,16 @@ func (cc *compiler) combine(specRules []SpecRule, env types.Map, fnOpts []expr.O
 }
 
 // compileValue compiles a value expression (partition key, event facts, set values).
-func (cc *compiler) compileValue(e Expr, what string, env types.Map, fnOpts []expr.Option, tables map[string]bool) valueExpr {
+func (cc *compiler) compileValue(e Expr, what string, sc *scope) valueExpr {
 	if e.IsZero() {
 		return valueExpr{}
 	}
-	prog := cc.compileExpr(e, what, env, fnOpts, false, tables)
+	var path []string
+	prog := cc.compileExpr(e, what, sc, false, func(root ast.Node) { path = fieldPath(root) })
 	if prog == nil {
 		return valueExpr{}
 	}
-	return valueExpr{prog: prog, path: fieldPath(prog.Node())}
+	return valueExpr{prog: prog, path: path}
 }
 
 // splitPath splits a dotted path and reports empty segments.
@@ -416,7 +442,7 @@ func (cc *compiler) splitPath(s Str, what string) []string {
 }
 
 // compileSteps compiles the enrichment steps of a contract.
-func (cc *compiler) compileSteps(spec *Spec, env types.Map, fnOpts []expr.Option, tables map[string]bool, c *Contract) {
+func (cc *compiler) compileSteps(spec *Spec, sc *scope, c *Contract) {
 	for i, ss := range spec.Enrich {
 		st := &step{op: ss.Op, pos: ss.Pos, norm: ss.Norm.Value, name: ss.Op + " " + ss.Path.Value}
 		if ss.Path.Value == "" {
@@ -426,7 +452,7 @@ func (cc *compiler) compileSteps(spec *Spec, env types.Map, fnOpts []expr.Option
 		switch ss.Op {
 		case OpSet:
 			if !ss.Value.IsZero() {
-				st.value = cc.compileExpr(ss.Value, "set "+ss.Path.Value, env, fnOpts, false, tables)
+				st.value = cc.compileExpr(ss.Value, "set "+ss.Path.Value, sc, false, nil)
 			}
 		case OpRename:
 			st.to = cc.splitPath(ss.To, "rename")

@@ -182,7 +182,7 @@ func (l *loader) build() *Set {
 		}
 		n := len(cc.errs)
 		cc.checkRuleNames(sp.Rules, nil)
-		cc.compileRules(sp.Rules, p.Name, envType(nil), policyFnOpts, nil)
+		cc.compileRules(sp.Rules, p.Name, &scope{env: envType(nil), opts: policyFnOpts})
 		policyOK[p] = len(cc.errs) == n
 		s.policies = append(s.policies, p)
 	}
@@ -324,7 +324,6 @@ func (l *loader) compileContract(sp *Spec, policies []*Policy, policyOK map[*Pol
 
 	// Lookup tables.
 	tables := map[string]table{}
-	tableNames := map[string]bool{}
 	for _, lk := range sp.Lookups {
 		if _, dup := tables[lk.Name.Value]; dup {
 			cc.errorf(lk.Name.Pos, "duplicate lookup table %q", lk.Name.Value)
@@ -339,7 +338,6 @@ func (l *loader) compileContract(sp *Spec, policies []*Policy, policyOK map[*Pol
 			hashParts = append(hashParts, []byte(path), data)
 		}
 		tables[lk.Name.Value] = t
-		tableNames[lk.Name.Value] = true
 	}
 
 	// Declared fields: no shadowing of the vocabulary.
@@ -348,8 +346,7 @@ func (l *loader) compileContract(sp *Spec, policies []*Policy, policyOK map[*Pol
 			cc.errorf(f.Name.Pos, "field %q has the name of a function; refer to it as $env[%q] and do not declare it", f.Name.Value, f.Name.Value)
 		}
 	}
-	env := envType(sp.Fields)
-	fnOpts := append(append([]expr.Option{}, vocabularyOptions...), lookupOption(tables))
+	sc := &scope{env: envType(sp.Fields), opts: append(append([]expr.Option{}, vocabularyOptions...), lookupOption(tables)), tables: tables}
 
 	// Rules: policies, then derived from fields, then the contract's own.
 	var specRules []SpecRule
@@ -363,7 +360,7 @@ func (l *loader) compileContract(sp *Spec, policies []*Policy, policyOK map[*Pol
 		}
 		cc.checkRuleNames(p.Spec.Rules, taken)
 		n := len(cc.errs)
-		rs := cc.compileRules(p.Spec.Rules, p.Name, env, fnOpts, tableNames)
+		rs := cc.compileRules(p.Spec.Rules, p.Name, sc)
 		for _, e := range cc.errs[n:] {
 			e.Msg += fmt.Sprintf(" (with the field types of contract %q)", c.Domain)
 		}
@@ -372,21 +369,21 @@ func (l *loader) compileContract(sp *Spec, policies []*Policy, policyOK map[*Pol
 	}
 	derived := deriveRules(sp.FieldRulePrefix, sp.Fields)
 	cc.checkRuleNames(derived, taken)
-	c.rules = append(c.rules, cc.compileRules(derived, "fields", env, fnOpts, tableNames)...)
+	c.rules = append(c.rules, cc.compileRules(derived, "fields", sc)...)
 	cc.checkRuleNames(sp.Rules, taken)
-	c.rules = append(c.rules, cc.compileRules(sp.Rules, "", env, fnOpts, tableNames)...)
+	c.rules = append(c.rules, cc.compileRules(sp.Rules, "", sc)...)
 	specRules = append(append(specRules, derived...), sp.Rules...)
 
-	c.pk = cc.compileValue(sp.PartitionKey, "partitionKey", env, fnOpts, tableNames)
-	c.evType = cc.compileValue(sp.Event.Type, "event.type", env, fnOpts, tableNames)
-	c.evVer = cc.compileValue(sp.Event.SchemaVersion, "event.schemaVersion", env, fnOpts, tableNames)
-	c.evTime = cc.compileValue(sp.Event.Time, "event.time", env, fnOpts, tableNames)
-	cc.compileSteps(sp, env, fnOpts, tableNames, c)
+	c.pk = cc.compileValue(sp.PartitionKey, "partitionKey", sc)
+	c.evType = cc.compileValue(sp.Event.Type, "event.type", sc)
+	c.evVer = cc.compileValue(sp.Event.SchemaVersion, "event.schemaVersion", sc)
+	c.evTime = cc.compileValue(sp.Event.Time, "event.time", sc)
+	cc.compileSteps(sp, sc, c)
 
 	if len(cc.errs) > start || policyFailed {
 		return nil
 	}
-	c.all = cc.combine(specRules, env, fnOpts)
+	c.all = cc.combine(specRules, sc)
 	c.Hash = shortHash(hashParts...)
 	return c
 }

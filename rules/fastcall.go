@@ -276,4 +276,3 @@ func literal(n ast.Node) any {
 	}
 	return nil
 }
-

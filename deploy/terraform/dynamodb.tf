@@ -1,0 +1,30 @@
+# One lease/checkpoint table per raw stream, with the schema the worker creates when a table is
+# missing (checkpoint package: hash key ShardID, string; on-demand billing). Creating them here
+# adds point-in-time recovery and encryption, and avoids the create race at first start.
+
+resource "aws_dynamodb_table" "lease" {
+  for_each = local.lease_tables
+
+  name         = each.value
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "ShardID"
+
+  attribute {
+    name = "ShardID"
+    type = "S"
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  # The AWS-managed key (aws/dynamodb): lease items hold shard ids, worker ids and sequence
+  # numbers, no event data, and the worker needs no KMS permission for it.
+  server_side_encryption {
+    enabled = true
+  }
+
+  deletion_protection_enabled = true
+
+  tags = merge(local.tags, { stream = each.key })
+}

@@ -66,7 +66,7 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "meshgate_records_warned_total", Help: "Events routed to the curated stream with at least one warn-severity rule failure.",
 		}, []string{"domain", "version"}),
 		RecordsQuarantined: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "meshgate_records_quarantined_total", Help: "Records written to quarantine, by reason (rules, decode, too_large, no_contract).",
+			Name: "meshgate_records_quarantined_total", Help: "Records written to quarantine, by reason (rules, decode, too_large, no_contract, internal_error).",
 		}, []string{"domain", "version", "reason"}),
 		RuleFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "meshgate_rule_failures_total", Help: "Failed rule evaluations per domain, rule and severity.",

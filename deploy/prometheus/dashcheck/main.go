@@ -22,7 +22,6 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/meshgate/meshgate/admin"
@@ -179,80 +178,15 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if *strict {
 		allow = nil
 	}
-	// Pass 1: every variable at "All", as the dashboard opens. Then one pass per value of
-	// the first query variable (domain), the others at "All", so every per-domain view is
-	// proven to have data too. -var pins a variable in every pass.
-	passes := []map[string]string{vars}
-	var first *promcheck.Variable
-	for i, v := range d.Templating.List {
-		if v.Type == "query" {
-			first = &d.Templating.List[i]
-			break
-		}
+	passes, err := promcheck.CheckAllPasses(ctx, c, d, vars, allow)
+	if err != nil {
+		fmt.Fprintln(stderr, "dashcheck:", err)
+		return 1
 	}
-	if _, pinned := vars[first.Name]; first != nil && !pinned {
-		vals, err := promcheck.VariableValues(ctx, c, *first, promcheck.BuiltinVars)
-		if err != nil {
-			fmt.Fprintln(stderr, "dashcheck:", err)
-			return 1
-		}
-		for _, val := range vals {
-			p := map[string]string{first.Name: val}
-			for k, v := range vars {
-				p[k] = v
-			}
-			passes = append(passes, p)
-		}
-	}
-	total, failed := 0, 0
-	for _, fixed := range passes {
-		resolved, err := promcheck.ResolveVariables(ctx, c, d, fixed)
-		if err != nil {
-			fmt.Fprintln(stderr, "dashcheck:", err)
-			return 1
-		}
-		var names []string
-		for _, v := range d.Templating.List {
-			if val, ok := resolved[v.Name]; ok {
-				names = append(names, v.Name+"="+val)
-			}
-		}
-		fmt.Fprintf(stdout, "\n== %s\n", strings.Join(names, " "))
-		results := promcheck.CheckDashboard(ctx, c, d, resolved, allow)
-		total += len(results)
-		failed += report(stdout, results)
-	}
-	fmt.Fprintf(stdout, "\n%d queries in %d passes, %d failed\n", total, len(passes), failed)
-	if failed > 0 {
+	if failed := promcheck.WriteReport(stdout, d, passes); failed > 0 {
 		return 1
 	}
 	return 0
-}
-
-// report prints one pass's results and returns how many failed.
-func report(w io.Writer, results []promcheck.Result) int {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RESULT\tSERIES\tPANEL/QUERY\tNOTE")
-	failed := 0
-	for _, r := range results {
-		status, note := "ok", ""
-		switch {
-		case r.Err != nil:
-			status, note = "FAIL", r.Err.Error()
-		case r.Missing:
-			status, note = "FAIL", "no series: "+strings.Join(strings.Fields(r.Expr), " ")
-		case r.Series == 0:
-			status, note = "allowed", "no data: "+r.NoData
-		case r.NoData != "":
-			note = "has data although allow-listed (" + r.NoData + ")"
-		}
-		if r.Failed() {
-			failed++
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", status, r.Series, r.Query.Name(), note)
-	}
-	tw.Flush()
-	return failed
 }
 
 func cmdWait(ctx context.Context, args []string, stdout, stderr io.Writer) int {

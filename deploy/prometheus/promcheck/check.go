@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 )
 
@@ -270,4 +271,87 @@ func CheckDashboard(ctx context.Context, c *Client, d *Dashboard, vars map[strin
 		out = append(out, r)
 	}
 	return out
+}
+
+// Pass is one run of every dashboard query with one set of variable values.
+type Pass struct {
+	Vars    map[string]string
+	Results []Result
+}
+
+// CheckAllPasses checks the dashboard the way users look at it: first with every variable
+// at "All" (as it opens), then once per value of the first query variable (domain) with
+// the others at "All", so that every per-domain view is proven too. Variables in pinned
+// hold in every pass; pinning the first variable leaves a single pass.
+func CheckAllPasses(ctx context.Context, c *Client, d *Dashboard, pinned map[string]string, allow map[string]string) ([]Pass, error) {
+	fixedSets := []map[string]string{pinned}
+	var first *Variable
+	for i, v := range d.Templating.List {
+		if v.Type == "query" {
+			first = &d.Templating.List[i]
+			break
+		}
+	}
+	if first != nil {
+		if _, ok := pinned[first.Name]; !ok {
+			vals, err := VariableValues(ctx, c, *first, BuiltinVars)
+			if err != nil {
+				return nil, err
+			}
+			for _, val := range vals {
+				f := map[string]string{first.Name: val}
+				for k, v := range pinned {
+					f[k] = v
+				}
+				fixedSets = append(fixedSets, f)
+			}
+		}
+	}
+	var out []Pass
+	for _, fixed := range fixedSets {
+		vars, err := ResolveVariables(ctx, c, d, fixed)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Pass{Vars: vars, Results: CheckDashboard(ctx, c, d, vars, allow)})
+	}
+	return out, nil
+}
+
+// WriteReport prints every pass as a table and a total line, and returns how many queries
+// failed.
+func WriteReport(w io.Writer, d *Dashboard, passes []Pass) int {
+	total, failed := 0, 0
+	for _, p := range passes {
+		var names []string
+		for _, v := range d.Templating.List {
+			if val, ok := p.Vars[v.Name]; ok {
+				names = append(names, v.Name+"="+val)
+			}
+		}
+		fmt.Fprintf(w, "\n== %s\n", strings.Join(names, " "))
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "RESULT\tSERIES\tPANEL/QUERY\tNOTE")
+		for _, r := range p.Results {
+			status, note := "ok", ""
+			switch {
+			case r.Err != nil:
+				status, note = "FAIL", r.Err.Error()
+			case r.Missing:
+				status, note = "FAIL", "no series: "+strings.Join(strings.Fields(r.Expr), " ")
+			case r.Series == 0:
+				status, note = "allowed", "no data: "+r.NoData
+			case r.NoData != "":
+				note = "has data although allow-listed (" + r.NoData + ")"
+			}
+			if r.Failed() {
+				failed++
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", status, r.Series, r.Query.Name(), note)
+		}
+		tw.Flush()
+		total += len(p.Results)
+	}
+	fmt.Fprintf(w, "\n%d queries in %d passes, %d failed\n", total, len(passes), failed)
+	return failed
 }

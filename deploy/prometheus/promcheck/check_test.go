@@ -148,3 +148,38 @@ func TestSubstituteAndVariables(t *testing.T) {
 		t.Fatalf("missing vars: %v", err)
 	}
 }
+
+func TestCheckAllPassesAndReport(t *testing.T) {
+	srv := fakeAPI(t, map[string][]string{
+		"domain|m_total":                        {"orders", "customers"},
+		"stream|m_total{domain=~\".*\"}":        {"a-raw"},
+		"stream|m_total{domain=~\"customers\"}": {"c-raw"},
+		"stream|m_total{domain=~\"orders\"}":    {"o-raw"},
+	})
+	defer srv.Close()
+	d, _ := ParseDashboard([]byte(testDash))
+	c := &Client{URL: srv.URL}
+	passes, err := CheckAllPasses(context.Background(), c, d, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var domains []string
+	for _, p := range passes {
+		domains = append(domains, p.Vars["domain"]+"/"+p.Vars["stream"])
+	}
+	if got := strings.Join(domains, ","); got != ".*/a-raw,customers/c-raw,orders/o-raw" {
+		t.Fatalf("passes = %s", got)
+	}
+	var b strings.Builder
+	// Per pass: Empty/A missing, Broken/A error, Allowed/A missing (no allow-list), Unknown var/A error.
+	if failed := WriteReport(&b, d, passes); failed != 12 {
+		t.Fatalf("failed = %d\n%s", failed, b.String())
+	}
+	if !strings.Contains(b.String(), "== domain=orders stream=o-raw") || !strings.Contains(b.String(), "15 queries in 3 passes, 12 failed") {
+		t.Fatalf("report:\n%s", b.String())
+	}
+	pinned, err := CheckAllPasses(context.Background(), c, d, map[string]string{"domain": "orders"}, nil)
+	if err != nil || len(pinned) != 1 {
+		t.Fatalf("pinned: %d passes, %v", len(pinned), err)
+	}
+}

@@ -172,3 +172,6 @@ func (p *Policy) Applies(domain string) bool {
 	}
 	return false
 }
+
+// HashesFields reports whether the contract has hash enrichment steps (which need a salt).
+func (c *Contract) HashesFields() bool { return c.hasHash }

@@ -416,4 +416,3 @@ func QuarantineRecord(c *Contract, v *Verdict, payload []byte, p Provenance) qua
 	}
 	return rec
 }
-

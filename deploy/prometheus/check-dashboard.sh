@@ -4,9 +4,14 @@
 #
 #   deploy/prometheus/check-dashboard.sh --fake            simulated worker metrics (no AWS emulators)
 #   deploy/prometheus/check-dashboard.sh --target HOST:PORT an already running worker's admin listener
-#   deploy/prometheus/check-dashboard.sh --worker          end-to-end: local stack, `meshgate run`, demo traffic
+#   deploy/prometheus/check-dashboard.sh --worker          end-to-end: emulators, `meshgate run`, generated traffic
 #
-# What it does, in every mode:
+# --worker runs the Go test TestDashboardAgainstRealWorker (deploy/prometheus/worker_e2e_test.go):
+# it starts the emulators on free ports (internal/testenv, so it never collides with a running
+# `deploy/local/stack.sh up`), the real worker binary on the example contracts and Prometheus,
+# puts generated events with bad and hostile ones on the raw streams, and then checks as below.
+#
+# What it does (--fake and --target here; --worker the same steps in Go):
 #   1. starts the real prometheus binary on 127.0.0.1 (free port, temp storage, 1 s scrape
 #      interval) scraping the target's /metrics and loading deploy/prometheus/alerts.yaml;
 #   2. waits until records flow (sum(rate(meshgate_records_in_total[1m])) > 0);
@@ -17,7 +22,8 @@
 #      on the commented allow-list in promcheck/allow.go (--fake uses no allow-list);
 #   5. checks that every alert rule loaded and evaluates without error on the real data.
 #
-# Options: --domain NAME (default: the first domain Prometheus has), --keep (keep the temp
+# Queries run first with every variable at "All", then once per domain Prometheus knows.
+# Options: --domain NAME (only that domain, one pass), --keep (keep the temp
 # dir with prometheus.yml, logs and TSDB), --timeout SECONDS for waits (default 120).
 # Environment: PROMETHEUS, PROMTOOL (binaries; default from PATH), GO (default go).
 set -euo pipefail
@@ -40,12 +46,18 @@ while [[ $# -gt 0 ]]; do
 	--domain) domain="${2:?--domain needs a name}"; shift ;;
 	--keep) keep=1 ;;
 	--timeout) timeout="${2:?--timeout needs seconds}"; shift ;;
-	-h | --help) sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; exit 0 ;;
 	*) die "unknown argument $1 (see --help)" ;;
 	esac
 	shift
 done
 [[ -n "$mode" ]] || die "choose --fake, --worker or --target HOST:PORT (see --help)"
+
+if [[ "$mode" == worker ]]; then
+	[[ -z "$domain" ]] || die "--domain is not supported with --worker (it checks every domain)"
+	cd "$root"
+	exec "${GO:-go}" test -count=1 -timeout 10m -run '^TestDashboardAgainstRealWorker$' -v ./deploy/prometheus/
+fi
 
 prometheus="${PROMETHEUS:-$(command -v prometheus || true)}"
 promtool="${PROMTOOL:-$(command -v promtool || true)}"
@@ -63,9 +75,6 @@ cleanup() {
 	for pid in "${pids[@]}"; do
 		wait "$pid" 2>/dev/null || true
 	done
-	if [[ -n "${worker_cleanup:-}" ]]; then
-		$worker_cleanup || true
-	fi
 	if [[ $rc -ne 0 ]]; then
 		for f in "$work"/*.log; do
 			[[ -s "$f" ]] || continue
@@ -103,11 +112,6 @@ fake)
 	wait_for_file "$work/fake.addr" || die "simulated exporter did not start"
 	target="$(head -n1 "$work/fake.addr")"
 	;;
-worker)
-	# shellcheck source=deploy/prometheus/worker-run.sh
-	source "$root/deploy/prometheus/worker-run.sh"
-	start_worker_run # sets target, appends to pids, may set worker_cleanup
-	;;
 target) ;;
 esac
 log "target: http://$target/metrics"
@@ -135,9 +139,6 @@ pids+=($!)
 "$dashcheck" wait -prometheus "$prom" -timeout "${timeout}s" \
 	-query 'sum(rate(meshgate_records_in_total{job="meshgate"}[1m]))' >/dev/null ||
 	die "no records flowing through $target"
-if declare -F wait_worker_run >/dev/null; then
-	wait_worker_run "$prom"
-fi
 # A few more scrapes so that every rate() window has enough samples.
 sleep 5
 

@@ -60,8 +60,13 @@ type decoder struct {
 	maxDepth int
 	members  []member // pending members of the objects being parsed, innermost last
 	values   []any    // pending elements of the arrays being parsed, innermost last
+	// maxMembers and maxValues are the high-water marks of members and values.
+	maxMembers, maxValues int
 	buf      []byte   // unescape scratch
 	err      *DecodeError
+	strs     slab[string]
+	floats   slab[float64]
+	ints     slab[int]
 }
 
 var decoderPool = sync.Pool{New: func() any { return new(decoder) }}
@@ -91,6 +96,10 @@ func Decode(data []byte, lim Limits) (map[string]any, error) {
 
 	d := decoderPool.Get().(*decoder)
 	d.data, d.s, d.pos, d.depth, d.maxDepth, d.err = data, string(data), i, 0, lim.MaxDepth, nil
+	// First slab sizes fit a typical event: about one string value per 36 bytes.
+	d.strs.reset(len(data) / 36)
+	d.floats.reset(8)
+	d.ints.reset(4)
 	var (
 		m   map[string]any
 		err error
@@ -116,9 +125,14 @@ func Decode(data []byte, lim Limits) (map[string]any, error) {
 		err, m = d.err, nil
 	}
 	d.data, d.s, d.err = nil, "", nil
-	clear(d.members[:cap(d.members)])
-	clear(d.values[:cap(d.values)])
-	d.members, d.values = d.members[:0], d.values[:0]
+	d.strs.reset(0)
+	d.floats.reset(0)
+	d.ints.reset(0)
+	// Popped entries are not cleared as objects and arrays close (that costs write barriers
+	// on the hot path); the high-water marks say how far to clear before pooling.
+	clear(d.members[:max(d.maxMembers, len(d.members))]) // len: objects left open by an error
+	clear(d.values[:max(d.maxValues, len(d.values))])
+	d.members, d.values, d.maxMembers, d.maxValues = d.members[:0], d.values[:0], 0, 0
 	if cap(d.buf) > 64<<10 {
 		d.buf = nil
 	}
@@ -205,7 +219,7 @@ func (d *decoder) value() (any, bool) {
 		return a, ok
 	case '"':
 		s, ok := d.str()
-		return s, ok
+		return d.boxString(s), ok
 	case 't':
 		return true, d.literal("true")
 	case 'f':
@@ -288,6 +302,7 @@ func (d *decoder) object() (map[string]any, bool) {
 				d.pos++
 				d.depth--
 				pending := d.members[base:]
+				d.maxMembers = max(d.maxMembers, len(d.members))
 				m := make(map[string]any, len(pending))
 				for _, mb := range pending {
 					m[mb.key] = mb.val
@@ -302,7 +317,6 @@ func (d *decoder) object() (map[string]any, bool) {
 						seen[mb.key] = true
 					}
 				}
-				clear(pending)
 				d.members = d.members[:base]
 				return m, true
 			}
@@ -347,9 +361,9 @@ func (d *decoder) array() ([]any, bool) {
 				d.pos++
 				d.depth--
 				pending := d.values[base:]
+				d.maxValues = max(d.maxValues, len(d.values))
 				a := make([]any, len(pending))
 				copy(a, pending)
-				clear(pending)
 				d.values = d.values[:base]
 				return a, true
 			}
@@ -563,14 +577,14 @@ func (d *decoder) number() (any, bool) {
 			v = -v
 		}
 		if int64(int(v)) == v {
-			return int(v), true
+			return d.boxInt(int(v)), true
 		}
 	}
 	// Only the number's own bytes are viewed as a string; the parsers do not retain it.
 	text := unsafe.String(&data[start], i-start)
 	if isInt {
 		if v, err := strconv.ParseInt(text, 10, 64); err == nil && int64(int(v)) == v {
-			return int(v), true
+			return d.boxInt(int(v)), true
 		}
 	}
 	f, err := strconv.ParseFloat(text, 64)
@@ -578,7 +592,7 @@ func (d *decoder) number() (any, bool) {
 		// The grammar was checked above, so the only failure left is overflow to ±Inf.
 		return nil, d.fail(ReasonInvalidJSON, start, "number "+truncate(string(data[start:i]), 40)+" out of float64 range")
 	}
-	return f, true
+	return d.boxFloat(f), true
 }
 
 func truncate(s string, n int) string {

@@ -62,11 +62,11 @@ type decoder struct {
 	values   []any    // pending elements of the arrays being parsed, innermost last
 	// maxMembers and maxValues are the high-water marks of members and values.
 	maxMembers, maxValues int
-	buf      []byte   // unescape scratch
-	err      *DecodeError
-	strs     slab[string]
-	floats   slab[float64]
-	ints     slab[int]
+	buf                   []byte // unescape scratch
+	err                   *DecodeError
+	strs                  slab[string]
+	floats                slab[float64]
+	ints                  slab[int]
 }
 
 var decoderPool = sync.Pool{New: func() any { return new(decoder) }}

@@ -143,6 +143,12 @@ func (l *loader) parse(file string, data []byte) {
 		}
 		l.notes = append(l.notes, spec.Notes...)
 		l.specs = append(l.specs, spec)
+		for f, data := range spec.Includes {
+			l.hashes[f] = data
+			if _, ok := l.cc.sources[f]; !ok {
+				l.cc.sources[f] = data
+			}
+		}
 	}
 }
 
@@ -200,10 +206,7 @@ func (l *loader) build() *Set {
 				applied = append(applied, p)
 			}
 		}
-		c := l.compileContract(sp, applied, policyOK)
-		if c != nil {
-			all = append(all, c)
-		}
+		all = append(all, l.compileContract(sp, applied, policyOK))
 	}
 
 	// Stages and routing.
@@ -305,7 +308,8 @@ func (cc *compiler) checkRuleNames(rs []SpecRule, taken map[string]Pos) {
 	}
 }
 
-// compileContract compiles one contract spec with the policies that apply to it.
+// compileContract compiles one contract spec with the policies that apply to it. When it
+// reports errors the returned contract is incomplete and only good for set-level checks.
 func (l *loader) compileContract(sp *Spec, policies []*Policy, policyOK map[*Policy]bool) *Contract {
 	cc := l.cc
 	start := len(cc.errs)
@@ -321,6 +325,9 @@ func (l *loader) compileContract(sp *Spec, policies []*Policy, policyOK map[*Pol
 		c.Sources = append(c.Sources, s.Value)
 	}
 	hashParts := [][]byte{l.hashes[sp.File]}
+	for _, f := range sortedKeys(sp.Includes) {
+		hashParts = append(hashParts, []byte(f), sp.Includes[f])
+	}
 
 	// Lookup tables.
 	tables := map[string]table{}
@@ -381,7 +388,7 @@ func (l *loader) compileContract(sp *Spec, policies []*Policy, policyOK map[*Pol
 	cc.compileSteps(sp, sc, c)
 
 	if len(cc.errs) > start || policyFailed {
-		return nil
+		return c // not runnable; returned for the set-level checks only (Load fails anyway)
 	}
 	c.all = cc.combine(specRules, sc)
 	c.Hash = shortHash(hashParts...)

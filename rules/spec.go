@@ -147,6 +147,11 @@ type Spec struct {
 	// Notes are non-fatal remarks for `meshgate lint` (e.g. parts of a foreign format that are
 	// not enforced on the stream). They never stop a Load.
 	Notes []Note
+
+	// Includes are the other files the spec was read from, with their content (e.g. the
+	// binding file beside an ODCS document). They count in the contract's and the set's
+	// hashes, and error snippets can quote them.
+	Includes map[string][]byte
 }
 
 // SpecEvent holds the expressions that read an event's envelope facts. Each may be absent.

@@ -200,3 +200,39 @@ func itoa(i int) string {
 	b, _ := Marshal(nil, i)
 	return string(b)
 }
+
+// TestDecodeResultsIndependent: values of one Decode never change when the pooled decoder
+// (and its slabs) serve later calls, also from several goroutines.
+func TestDecodeResultsIndependent(t *testing.T) {
+	doc := func(i int) []byte {
+		return []byte(`{"i":` + itoa(i*1000) + `,"s":"v` + itoa(i) + `","f":` + itoa(i) + `.5,"a":["x` + itoa(i) + `",` + itoa(-i-300) + `]}`)
+	}
+	check := func(m map[string]any, i int) bool {
+		a := m["a"].([]any)
+		return m["i"] == i*1000 && m["s"] == "v"+itoa(i) && m["f"] == float64(i)+0.5 && a[0] == "x"+itoa(i) && a[1] == -i-300
+	}
+	done := make(chan bool)
+	for w := range 4 {
+		go func() {
+			ok := true
+			var kept []map[string]any
+			for i := range 300 {
+				m, err := Decode(doc(w*1000+i), Limits{})
+				if err != nil {
+					ok = false
+					break
+				}
+				kept = append(kept, m)
+			}
+			for i, m := range kept {
+				ok = ok && check(m, w*1000+i)
+			}
+			done <- ok
+		}()
+	}
+	for range 4 {
+		if !<-done {
+			t.Error("a decoded value changed after later Decode calls")
+		}
+	}
+}

@@ -324,3 +324,53 @@ func nanValue() float64 {
 	zero := 0.0
 	return zero / zero
 }
+
+func TestApplyManyEdits(t *testing.T) {
+	// More edits in one object than the applier tracks in a bit mask.
+	var in strings.Builder
+	in.WriteString("{")
+	var p Patch
+	for i := range 100 {
+		if i > 0 {
+			in.WriteString(", ")
+		}
+		k := "k" + itoa(i)
+		in.WriteString(`"` + k + `": ` + itoa(i))
+		switch i % 3 {
+		case 0:
+			p.Set([]string{k}, i*2)
+		case 1:
+			p.Delete([]string{k})
+		}
+		p.Set([]string{"n" + itoa(i)}, i)
+	}
+	in.WriteString("}")
+	out, err := Apply([]byte(in.String()), &p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Decode(out, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		k := "k" + itoa(i)
+		switch i % 3 {
+		case 0:
+			if m[k] != i*2 {
+				t.Errorf("%s = %v", k, m[k])
+			}
+		case 1:
+			if _, ok := m[k]; ok {
+				t.Errorf("%s not deleted", k)
+			}
+		case 2:
+			if m[k] != i {
+				t.Errorf("%s = %v", k, m[k])
+			}
+		}
+		if m["n"+itoa(i)] != i {
+			t.Errorf("n%d = %v", i, m["n"+itoa(i)])
+		}
+	}
+}

@@ -1,0 +1,327 @@
+package checks
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// tool returns the repository root and helm, skipping (or failing under CI=true) without helm.
+func tool(t *testing.T) (root, helm string) {
+	t.Helper()
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	helm, err = Helm(root)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	return root, helm
+}
+
+// readTree returns every file under dir (relative path -> content), as contracts-args.sh sees it.
+func readTree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ".") {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		rel, _ := filepath.Rel(dir, path)
+		files[filepath.ToSlash(rel)] = string(data)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+func itemsFor(files map[string]string) map[string]string {
+	items := map[string]string{}
+	for path := range files {
+		items[strings.ReplaceAll(path, "/", "__")] = path
+	}
+	return items
+}
+
+func render(t *testing.T, helm, chart string, args ...string) *Manifests {
+	t.Helper()
+	out, err := Template(helm, chart, "mg", "data", args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Decode(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestChartLint(t *testing.T) {
+	root, helm := tool(t)
+	chart := filepath.Join(root, "deploy/helm/meshgate")
+	values, _ := filepath.Glob(filepath.Join(chart, "ci", "*-values.yaml"))
+	if len(values) < 4 {
+		t.Fatalf("found %d ci values files, want at least 4", len(values))
+	}
+	for _, v := range values {
+		out, err := execHelm(helm, "lint", "--strict", "--kube-version", KubeVersion, "-f", v, chart)
+		if err != nil {
+			t.Errorf("helm lint %s: %v\n%s", filepath.Base(v), err, out)
+		}
+	}
+}
+
+func TestChartRenders(t *testing.T) {
+	root, helm := tool(t)
+	chart := filepath.Join(root, "deploy/helm/meshgate")
+	ci := filepath.Join(chart, "ci")
+
+	fixture := filepath.Join(root, "deploy/checks/testdata/contracts")
+	trees := map[string]string{"fixture": fixture}
+	if st, err := os.Stat(filepath.Join(root, "examples/contracts")); err == nil && st.IsDir() {
+		trees["examples"] = filepath.Join(root, "examples/contracts")
+	} else if os.Getenv("CI") == "true" {
+		t.Fatal("examples/contracts missing")
+	}
+
+	t.Run("default", func(t *testing.T) {
+		m := render(t, helm, chart, "-f", filepath.Join(ci, "default-values.yaml"))
+		for _, p := range ChartProblems(m, ChartExpect{
+			CreateServiceAccount: true, HTTPPort: 9108, PDB: true, Service: true, PodAnnotations: true,
+			ContractsConfigMap: "meshgate-contracts", ContractsDir: "/contracts",
+		}) {
+			t.Error(p)
+		}
+	})
+	for name, dir := range trees {
+		t.Run("production+"+name, func(t *testing.T) {
+			args, err := ContractsArgs(root, dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			files := readTree(t, dir)
+			m := render(t, helm, chart, append([]string{"-f", filepath.Join(ci, "production-values.yaml")}, args...)...)
+			for _, p := range ChartProblems(m, ChartExpect{
+				RoleArn: "arn:aws:iam::123456789012:role/meshgate-worker", CreateServiceAccount: true,
+				HTTPPort: 9200, PDB: true, Service: true, ServiceMonitor: true, PodAnnotations: true,
+				ContractsConfigMap: "mg-meshgate-contracts", Items: itemsFor(files), ContractFiles: files,
+				ContractsDir: "/contracts",
+			}) {
+				t.Error(p)
+			}
+		})
+	}
+	t.Run("gitsync", func(t *testing.T) {
+		m := render(t, helm, chart, "-f", filepath.Join(ci, "gitsync-values.yaml"))
+		for _, p := range ChartProblems(m, ChartExpect{
+			RoleArn: "arn:aws:iam::123456789012:role/meshgate-worker", CreateServiceAccount: true,
+			HTTPPort: 9108, GitSync: true, ContractsDir: "/contracts/current/contracts",
+		}) {
+			t.Error(p)
+		}
+	})
+	t.Run("items", func(t *testing.T) {
+		m := render(t, helm, chart, "-f", filepath.Join(ci, "items-values.yaml"))
+		for _, p := range ChartProblems(m, ChartExpect{
+			HTTPPort: 9108, PDB: true, Service: true, PodAnnotations: true,
+			ContractsConfigMap: "data-contracts", ContractsDir: "/contracts",
+			Items: map[string]string{
+				"orders.yaml": "orders.yaml", "policies__envelope.yaml": "policies/envelope.yaml",
+				"lookups__country_regions.csv": "lookups/country_regions.csv",
+			},
+		}) {
+			t.Error(p)
+		}
+	})
+}
+
+// The checker must catch each of these breakages of a good render.
+func TestChartProblemsCatchBreakage(t *testing.T) {
+	root, helm := tool(t)
+	chart := filepath.Join(root, "deploy/helm/meshgate")
+	fixture := filepath.Join(root, "deploy/checks/testdata/contracts")
+	args, err := ContractsArgs(root, fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := readTree(t, fixture)
+	want := ChartExpect{
+		RoleArn: "arn:aws:iam::123456789012:role/meshgate-worker", CreateServiceAccount: true,
+		HTTPPort: 9200, PDB: true, Service: true, ServiceMonitor: true, PodAnnotations: true,
+		ContractsConfigMap: "mg-meshgate-contracts", Items: itemsFor(files), ContractFiles: files,
+		ContractsDir: "/contracts",
+	}
+	stream, err := Template(helm, chart, "mg", "data", append([]string{"-f", filepath.Join(chart, "ci", "production-values.yaml")}, args...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := func() *Manifests {
+		m, err := Decode(stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if p := ChartProblems(fresh(), want); len(p) > 0 {
+		t.Fatalf("the good render has problems: %v", p)
+	}
+	f, tr := false, true
+	tests := []struct {
+		name   string
+		break_ func(m *Manifests)
+		want   string
+	}{
+		{"writable root fs", func(m *Manifests) {
+			m.Deployments[0].Spec.Template.Spec.Containers[0].SecurityContext.ReadOnlyRootFilesystem = &f
+		}, "container meshgate: readOnlyRootFilesystem must be true"},
+		{"privilege escalation", func(m *Manifests) {
+			m.Deployments[0].Spec.Template.Spec.Containers[0].SecurityContext.AllowPrivilegeEscalation = &tr
+		}, "allowPrivilegeEscalation must be false"},
+		{"capability added", func(m *Manifests) {
+			m.Deployments[0].Spec.Template.Spec.Containers[0].SecurityContext.Capabilities.Add = append(
+				m.Deployments[0].Spec.Template.Spec.Containers[0].SecurityContext.Capabilities.Add, "NET_ADMIN")
+		}, "capabilities must drop ALL and add none"},
+		{"root pod", func(m *Manifests) { m.Deployments[0].Spec.Template.Spec.SecurityContext.RunAsNonRoot = &f }, "runAsNonRoot must be true"},
+		{"no seccomp", func(m *Manifests) { m.Deployments[0].Spec.Template.Spec.SecurityContext.SeccompProfile = nil }, "seccompProfile must be RuntimeDefault"},
+		{"worker id from hostname", func(m *Manifests) {
+			env := m.Deployments[0].Spec.Template.Spec.Containers[0].Env
+			env[0].ValueFrom, env[0].Value = nil, "worker-1"
+		}, "MESHGATE_WORKER_ID must come from the downward API"},
+		{"liveness on metrics", func(m *Manifests) {
+			m.Deployments[0].Spec.Template.Spec.Containers[0].LivenessProbe.HTTPGet.Path = "/metrics"
+		}, "liveness probe GETs /metrics"},
+		{"readiness gone", func(m *Manifests) { m.Deployments[0].Spec.Template.Spec.Containers[0].ReadinessProbe = nil }, "readiness probe"},
+		{"grace too short", func(m *Manifests) {
+			v := int64(50)
+			m.Deployments[0].Spec.Template.Spec.TerminationGracePeriodSeconds = &v
+		}, "terminationGracePeriodSeconds 50 must exceed the worker's shutdownGrace 50s"},
+		{"surge", func(m *Manifests) {
+			one := intstr.FromInt32(1)
+			m.Deployments[0].Spec.Strategy.RollingUpdate.MaxSurge = &one
+		}, "want RollingUpdate with maxSurge 0"},
+		{"no IRSA", func(m *Manifests) { delete(m.ServiceAccounts[0].Annotations, "eks.amazonaws.com/role-arn") }, "eks.amazonaws.com/role-arn"},
+		{"token mounted", func(m *Manifests) { m.Deployments[0].Spec.Template.Spec.AutomountServiceAccountToken = &tr }, "automountServiceAccountToken must be false"},
+		{"no memory limit", func(m *Manifests) {
+			delete(m.Deployments[0].Spec.Template.Spec.Containers[0].Resources.Limits, "memory")
+		}, "set a memory limit"},
+		{"pdb selects nothing", func(m *Manifests) { m.PDBs[0].Spec.Selector.MatchLabels = map[string]string{"app": "x"} }, "PodDisruptionBudget"},
+		{"pdb gone", func(m *Manifests) { m.PDBs = nil }, "0 PodDisruptionBudgets, want 1"},
+		{"service misses pods", func(m *Manifests) { m.Services[0].Spec.Selector = map[string]string{"app": "x"} }, "Service selector"},
+		{"servicemonitor port", func(m *Manifests) { m.ServiceMonitors[0].Spec.Endpoints[0].Port = "metrics" }, "ServiceMonitor endpoints"},
+		{"scrape annotation", func(m *Manifests) { delete(m.Deployments[0].Spec.Template.Annotations, "prometheus.io/scrape") }, "want prometheus.io/scrape=true"},
+		{"contract altered", func(m *Manifests) {
+			for _, cm := range m.ConfigMaps {
+				if cm.Name == "mg-meshgate-contracts" {
+					cm.Data["orders.yaml"] += "\n"
+				}
+			}
+		}, "contracts file orders.yaml differs once mounted"},
+		{"contract item dropped", func(m *Manifests) {
+			for i, v := range m.Deployments[0].Spec.Template.Spec.Volumes {
+				if v.Name == "contracts" {
+					m.Deployments[0].Spec.Template.Spec.Volumes[i].ConfigMap.Items = v.ConfigMap.Items[1:]
+				}
+			}
+		}, "contracts items"},
+		{"config listens on loopback", func(m *Manifests) {
+			for _, cm := range m.ConfigMaps {
+				if cm.Name == "mg-meshgate-config" {
+					cm.Data["config.yaml"] = strings.Replace(cm.Data["config.yaml"], "0.0.0.0:9200", "127.0.0.1:9200", 1)
+				}
+			}
+		}, "config http.listen"},
+		{"bad label", func(m *Manifests) { m.Services[0].Labels["bad key!"] = "x" }, `label key "bad key!"`},
+		{"selector misses template", func(m *Manifests) { m.Deployments[0].Spec.Template.Labels = map[string]string{"other": "x"} }, "does not match the pod labels"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := fresh()
+			tt.break_(m)
+			got := strings.Join(ChartProblems(m, want), "\n")
+			if !strings.Contains(got, tt.want) {
+				t.Errorf("problems:\n%s\nwant one containing %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// Decode must reject what the API server would reject or silently drop.
+func TestDecodeIsStrict(t *testing.T) {
+	root, helm := tool(t)
+	out, err := Template(helm, filepath.Join(root, "deploy/helm/meshgate"), "mg", "data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := string(out)
+	tests := []struct{ name, old, new, want string }{
+		{"misspelt field", "revisionHistoryLimit:", "revisionHistoryLimits:", `json: unknown field "revisionHistoryLimits"`},
+		{"misspelt probe", "readinessProbe:", "readinesProbe:", `json: unknown field "readinesProbe"`},
+		{"wrong type", "replicas: 2", "replicas: two", "cannot unmarshal"},
+		{"duplicate key", "  revisionHistoryLimit: 5\n", "  revisionHistoryLimit: 5\n  revisionHistoryLimit: 6\n", `key "revisionHistoryLimit" already set in map`},
+		{"unexpected kind", "kind: ServiceAccount", "kind: Role", "v1 Role/mg-meshgate: unexpected kind"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !strings.Contains(good, tt.old) {
+				t.Fatalf("rendered chart lacks %q", tt.old)
+			}
+			_, err := Decode([]byte(strings.Replace(good, tt.old, tt.new, 1)))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Decode error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// Values the chart must refuse to render.
+func TestChartRefusesBadValues(t *testing.T) {
+	root, helm := tool(t)
+	chart := filepath.Join(root, "deploy/helm/meshgate")
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"grace above termination", []string{"--set", "terminationGracePeriodSeconds=25"}, "terminationGracePeriodSeconds (25) must be above config.shutdownGrace (25s)"},
+		{"longer grace", []string{"--set", "config.shutdownGrace=1m30s"}, "terminationGracePeriodSeconds (40) must be above config.shutdownGrace (90s)"},
+		{"unknown config key", []string{"--set", "config.workers=3"}, "additional properties 'workers' not allowed"},
+		{"chart-owned key", []string{"--set", "config.workerID=w1"}, "additional properties 'workerID' not allowed"},
+		{"bad duration", []string{"--set", "config.shutdownGrace=25"}, "/config/shutdownGrace"},
+		{"bad role arn", []string{"--set", "serviceAccount.roleArn=meshgate-role"}, "/serviceAccount/roleArn"},
+		{"unknown top-level key", []string{"--set", "replicas=3"}, "additional properties 'replicas' not allowed"},
+		{"key collision", []string{"--set", "contracts.files.a__b=x", "--set", "contracts.files.a/b=y"}, `map to the same ConfigMap key "a__b"`},
+		{"path escape", []string{"-f", "VALUES:contracts: {files: {\"../x\": content}}"}, "must be a relative path without .."},
+		{"absolute path", []string{"-f", "VALUES:contracts: {files: {\"/etc/x\": content}}"}, "must be a relative path without .."},
+		{"bad key character", []string{"-f", "VALUES:contracts: {files: {\"a b.yaml\": content}}"}, "a ConfigMap key allows only"},
+		{"git-sync without repo", []string{"--set", "contracts.gitSync.enabled=true"}, "contracts.gitSync.repo is required"},
+		{"monitor without service", []string{"--set", "metrics.serviceMonitor.enabled=true", "--set", "metrics.service.enabled=false"}, "metrics.serviceMonitor.enabled needs metrics.service.enabled"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// "VALUES:<yaml>" is written to a values file (keys --set cannot express).
+			for i, a := range tt.args {
+				if v, ok := strings.CutPrefix(a, "VALUES:"); ok {
+					path := filepath.Join(t.TempDir(), "values.yaml")
+					if err := os.WriteFile(path, []byte(v+"\n"), 0o644); err != nil {
+						t.Fatal(err)
+					}
+					tt.args[i] = path
+				}
+			}
+			_, err := Template(helm, chart, "mg", "data", tt.args...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("helm template %v: error %v, want one containing %q", tt.args, err, tt.want)
+			}
+		})
+	}
+}

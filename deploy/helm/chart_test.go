@@ -1,0 +1,220 @@
+// Package helm_test checks the chart against meshgate's own packages: the worker config the
+// chart renders must load with config.Parse exactly as `meshgate run` will load it, and the
+// contracts mounted from the chart's ConfigMap must load with rules.Load. (deploy/checks, its
+// own module, decodes the manifests into the Kubernetes API types.)
+package helm_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/meshgate/meshgate/config"
+	"github.com/meshgate/meshgate/rules"
+)
+
+const kubeVersion = "1.30.0" // helm built by `go install` defaults to v1.20, below the chart's kubeVersion
+
+func helmBin(t *testing.T) string {
+	t.Helper()
+	candidates := []string{os.Getenv("HELM"), "../../.cache/bin/helm"}
+	if p, err := exec.LookPath("helm"); err == nil {
+		candidates = append(candidates, p)
+	}
+	for _, c := range candidates {
+		if c == "" {
+			continue
+		}
+		if st, err := os.Stat(c); err == nil && !st.IsDir() {
+			abs, _ := filepath.Abs(c)
+			return abs
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("helm not found (HELM, .cache/bin/helm or PATH); deploy/ci-deploy-checks.sh builds it")
+	}
+	t.Skip("helm not found (HELM, .cache/bin/helm or PATH)")
+	return ""
+}
+
+// object is the generic shape of a rendered manifest, enough to find what we check.
+type object struct {
+	Kind     string                `yaml:"kind"`
+	Metadata struct{ Name string } `yaml:"metadata"`
+	Data     map[string]string     `yaml:"data"`
+	Spec     struct {
+		Template struct {
+			Spec struct {
+				Containers []struct {
+					Name string `yaml:"name"`
+					Env  []struct {
+						Name  string `yaml:"name"`
+						Value string `yaml:"value"`
+					} `yaml:"env"`
+				} `yaml:"containers"`
+				Volumes []struct {
+					Name      string `yaml:"name"`
+					ConfigMap *struct {
+						Name  string                       `yaml:"name"`
+						Items []struct{ Key, Path string } `yaml:"items"`
+					} `yaml:"configMap"`
+				} `yaml:"volumes"`
+			} `yaml:"spec"`
+		} `yaml:"template"`
+	} `yaml:"spec"`
+}
+
+func renderObjects(t *testing.T, args ...string) []object {
+	t.Helper()
+	cmd := exec.Command(helmBin(t), append([]string{"template", "mg", "meshgate", "--kube-version", kubeVersion}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("helm template: %v: %s", err, stderr.String())
+	}
+	var objs []object
+	dec := yaml.NewDecoder(bytes.NewReader(out))
+	for {
+		var o object
+		err := dec.Decode(&o)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Kind != "" {
+			objs = append(objs, o)
+		}
+	}
+	return objs
+}
+
+func find(t *testing.T, objs []object, kind, name string) object {
+	t.Helper()
+	for _, o := range objs {
+		if o.Kind == kind && (name == "" || o.Metadata.Name == name) {
+			return o
+		}
+	}
+	t.Fatalf("no %s %s rendered", kind, name)
+	return object{}
+}
+
+// workerEnv is the environment the worker container gets, plus the pod name the downward API
+// provides as MESHGATE_WORKER_ID.
+func workerEnv(t *testing.T, objs []object) config.Env {
+	d := find(t, objs, "Deployment", "")
+	env := map[string]string{}
+	for _, c := range d.Spec.Template.Spec.Containers {
+		if c.Name == "meshgate" {
+			for _, e := range c.Env {
+				env[e.Name] = e.Value
+			}
+		}
+	}
+	env["MESHGATE_WORKER_ID"] = "mg-meshgate-7d9c8b6f5-x2x7q"
+	return func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+}
+
+func TestRenderedConfigLoads(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		streams int
+		listen  string
+		grace   string
+	}{
+		{"default", nil, 2, "0.0.0.0:9108", "25s"},
+		{"production", []string{"-f", "meshgate/ci/production-values.yaml"}, 2, "0.0.0.0:9200", "50s"},
+		{"gitsync", []string{"-f", "meshgate/ci/gitsync-values.yaml"}, 2, "0.0.0.0:9108", "25s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			objs := renderObjects(t, tt.args...)
+			cm := find(t, objs, "ConfigMap", "mg-meshgate-config")
+			cfg, err := config.Parse("/etc/meshgate/config.yaml", []byte(cm.Data["config.yaml"]), workerEnv(t, objs))
+			if err != nil {
+				t.Fatalf("the worker would refuse the chart's config:\n%v\n%s", err, cm.Data["config.yaml"])
+			}
+			if len(cfg.Streams) != tt.streams || cfg.HTTP.Listen != tt.listen || cfg.ShutdownGrace.String() != tt.grace {
+				t.Errorf("config %+v", cfg)
+			}
+			if cfg.WorkerID != "mg-meshgate-7d9c8b6f5-x2x7q" {
+				t.Errorf("worker id %q, want the pod name", cfg.WorkerID)
+			}
+		})
+	}
+}
+
+// The chart-rendered contracts ConfigMap, projected as the kubelet does (key -> item path),
+// must be the example contracts exactly and load with rules.Load.
+func TestContractsConfigMapLoads(t *testing.T) {
+	examples, _ := filepath.Abs("../../examples/contracts")
+	if _, err := os.Stat(examples); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("examples/contracts missing")
+		}
+		t.Skip("examples/contracts missing")
+	}
+	out, err := exec.Command("./contracts-args.sh", examples).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := strings.Split(strings.TrimSpace(string(out)), "\n")
+	objs := renderObjects(t, args...)
+	cm := find(t, objs, "ConfigMap", "mg-meshgate-contracts")
+	d := find(t, objs, "Deployment", "")
+	paths := map[string]string{}
+	for _, v := range d.Spec.Template.Spec.Volumes {
+		if v.Name == "contracts" && v.ConfigMap != nil {
+			for _, it := range v.ConfigMap.Items {
+				paths[it.Key] = it.Path
+			}
+		}
+	}
+	mounted := t.TempDir()
+	for key, content := range cm.Data {
+		p, ok := paths[key]
+		if !ok {
+			t.Fatalf("key %s has no item path", key)
+		}
+		dst := filepath.Join(mounted, filepath.FromSlash(p))
+		os.MkdirAll(filepath.Dir(dst), 0o755)
+		if err := os.WriteFile(dst, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Byte-for-byte the same tree.
+	var want []string
+	filepath.WalkDir(examples, func(path string, de os.DirEntry, err error) error {
+		if err == nil && !de.IsDir() {
+			rel, _ := filepath.Rel(examples, path)
+			want = append(want, rel)
+			a, _ := os.ReadFile(path)
+			b, err := os.ReadFile(filepath.Join(mounted, rel))
+			if err != nil || !bytes.Equal(a, b) {
+				t.Errorf("%s differs once mounted (%v)", rel, err)
+			}
+		}
+		return nil
+	})
+	if len(cm.Data) != len(want) {
+		t.Errorf("ConfigMap has %d files, examples/contracts %d", len(cm.Data), len(want))
+	}
+	set, err := rules.Load(mounted, rules.Options{HashSalt: "chart-test-salt"})
+	if err != nil {
+		t.Fatalf("the mounted contracts do not load: %v", err)
+	}
+	if len(set.Contracts()) == 0 {
+		t.Error("no contracts loaded from the mounted ConfigMap")
+	}
+}

@@ -8,13 +8,15 @@
 #
 # Ports (override with the environment): MESHGATE_LOCAL_KINESIS_PORT (4567),
 # MESHGATE_LOCAL_DYNAMODB_PORT (4568), MESHGATE_LOCAL_S3_PORT (4569).
-# Pid files and logs live in deploy/local/.run/. All data is in memory: `down` forgets it.
+# Pid files and logs live in deploy/local/.run/ (MESHGATE_LOCAL_RUN_DIR). All data is in memory:
+# `down` forgets it.
 # Resources are created with the AWS CLI v2 at /usr/bin/aws (Debian package awscli), which `up`
 # installs with apt-get when it is missing and we are root.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-run_dir="$here/.run"
+run_dir="${MESHGATE_LOCAL_RUN_DIR:-$here/.run}" # pid files, logs, CLI config
+s3emu="$here/.run/bin/s3emu"                     # built by install.sh
 
 kinesis_port="${MESHGATE_LOCAL_KINESIS_PORT:-4567}"
 dynamodb_port="${MESHGATE_LOCAL_DYNAMODB_PORT:-4568}"
@@ -95,7 +97,7 @@ start_service() {
 	case "$name" in
 	kinesis) nohup node "$here/kinesis.js" --port "$port" >>"$logf" 2>&1 </dev/null & ;;
 	dynamodb) nohup node "$here/dynamodb.js" --port "$port" >>"$logf" 2>&1 </dev/null & ;;
-	s3) nohup "$run_dir/bin/s3emu" --listen "127.0.0.1:$port" >>"$logf" 2>&1 </dev/null & ;;
+	s3) nohup "$s3emu" --listen "127.0.0.1:$port" >>"$logf" 2>&1 </dev/null & ;;
 	esac
 	pid=$!
 	echo "$pid" >"$run_dir/$name.pid"

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/http"
@@ -28,47 +29,50 @@ import (
 )
 
 func main() {
-	os.Exit(run())
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
-func run() int {
+// run serves until ctx is done; it returns the process exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("s3emu", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:4569", "address to listen on (host:port; port 0 picks a free one)")
 	verbose := fs.Bool("v", false, "log every request")
-	if err := fs.Parse(os.Args[1:]); err != nil {
+	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "s3emu: %v\n", err)
+		fmt.Fprintf(stderr, "s3emu: %v\n", err)
 		return 1
 	}
 	var opts []gofakes3.Option
 	if *verbose {
-		opts = append(opts, gofakes3.WithLogger(gofakes3.StdLog(log.New(os.Stderr, "s3emu ", log.LstdFlags))))
+		opts = append(opts, gofakes3.WithLogger(gofakes3.StdLog(log.New(stderr, "s3emu ", log.LstdFlags))))
 	}
 	srv := &http.Server{
 		Handler:           gofakes3.New(s3mem.New(), opts...).Server(),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	fmt.Printf("listening on http://%s\n", ln.Addr())
+	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
 
 	select {
 	case err := <-errc:
-		fmt.Fprintf(os.Stderr, "s3emu: %v\n", err)
+		fmt.Fprintf(stderr, "s3emu: %v\n", err)
 		return 1
 	case <-ctx.Done():
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		fmt.Fprintf(os.Stderr, "s3emu: shutdown: %v\n", err)
+		fmt.Fprintf(stderr, "s3emu: shutdown: %v\n", err)
 		return 1
 	}
 	return 0

@@ -84,12 +84,12 @@ func withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 
 // CreateStream creates a Kinesis stream with the given number of shards and waits until it is
 // ACTIVE. It fails t on any error.
-func (s *Stack) CreateStream(t testing.TB, name string, shards int) {
+func (s *Stack) CreateStream(t testing.TB, name string, shards int32) {
 	t.Helper()
 	ctx, cancel := withTimeout(context.Background())
 	defer cancel()
 	kin := s.Kinesis()
-	if _, err := kin.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(name), ShardCount: aws.Int32(int32(shards))}); err != nil {
+	if _, err := kin.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(name), ShardCount: aws.Int32(shards)}); err != nil {
 		t.Fatalf("testenv: create stream %s: %v", name, err)
 	}
 	w := kinesis.NewStreamExistsWaiter(kin, func(o *kinesis.StreamExistsWaiterOptions) {

@@ -151,6 +151,10 @@ func (cc *compiler) checkCalls(e Expr, what string, root ast.Node, tables map[st
 			p.File = e.Pos.File
 			return p
 		}
+		if !vocabularyNames[id.Value] {
+			cc.errorf(at(call), "%s: unknown function %s", what, id.Value)
+			return
+		}
 		switch id.Value {
 		case "lookup":
 			name, node, ok := lit(0)
@@ -182,7 +186,7 @@ func (cc *compiler) checkCalls(e Expr, what string, root ast.Node, tables map[st
 func regexErr(err error) string {
 	var re *syntax.Error
 	if errors.As(err, &re) {
-		return string(re.Code) + ": `" + re.Expr + "`"
+		return string(re.Code) + ": " + strconv.Quote(re.Expr)
 	}
 	return err.Error()
 }
@@ -464,7 +468,7 @@ func (cc *compiler) compileSteps(spec *Spec, sc *scope, c *Contract) {
 				c.salt = TestSalt
 			}
 			if cc.opts.HashSalt == "" && !cc.opts.InsecureTestSalt {
-				cc.errorf(ss.Pos, "hash %s: %v (or Options.HashSalt); the salt is never read from the contract", ss.Path.Value, ErrNoSalt)
+				cc.errorf(ss.Pos, "hash %s: %v (the salt is never read from a contract)", ss.Path.Value, ErrNoSalt)
 			}
 		case OpMetadata:
 			for _, later := range spec.Enrich[i+1:] {

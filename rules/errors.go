@@ -10,7 +10,7 @@ import (
 
 // ErrNoSalt is returned (wrapped in an Error) when a contract hashes a field and no salt is
 // configured in Options.HashSalt or the environment variable MESHGATE_HASH_SALT.
-var ErrNoSalt = errors.New("hash needs a salt: set MESHGATE_HASH_SALT")
+var ErrNoSalt = errors.New("no salt for hashing: set MESHGATE_HASH_SALT")
 
 // Error is one problem in a contract, policy or fixture file.
 type Error struct {

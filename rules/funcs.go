@@ -396,6 +396,8 @@ func fnOneOf(p ...any) (any, error) {
 
 func length(v any) (int, bool) {
 	switch x := v.(type) {
+	case nil:
+		return 0, false
 	case string:
 		return utf8.RuneCountInString(x), true
 	case []any:
@@ -404,6 +406,9 @@ func length(v any) (int, bool) {
 		return len(x), true
 	case []string:
 		return len(x), true
+	}
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Slice || rv.Kind() == reflect.Array {
+		return rv.Len(), true
 	}
 	return 0, false
 }
@@ -503,7 +508,14 @@ func fnUnique(p ...any) (any, error) {
 		}
 		return true, nil
 	default:
-		return false, nil
+		rv := reflect.ValueOf(p[0])
+		if !rv.IsValid() || rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array {
+			return false, nil
+		}
+		items = make([]any, rv.Len())
+		for i := range items {
+			items[i] = rv.Index(i).Interface()
+		}
 	}
 	if len(items) < 2 {
 		return true, nil

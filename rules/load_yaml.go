@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -298,7 +299,11 @@ func (d *ynode) parseRules(n *yaml.Node) []SpecRule {
 				r.Message = d.str(v, key)
 			}
 		})
-		d.require(c, "rule", seen, "name", "check")
+		what := "rule"
+		if r.Name.Value != "" {
+			what = fmt.Sprintf("rule %q", r.Name.Value)
+		}
+		d.require(c, what, seen, "name", "check")
 		out = append(out, r)
 	}
 	return out
@@ -357,8 +362,12 @@ func (d *ynode) parseSteps(n *yaml.Node) []SpecStep {
 		if seen == nil {
 			continue
 		}
+		allKnown := true
+		for k := range seen {
+			allKnown = allKnown && contains(stepKeys, k)
+		}
 		switch {
-		case ops == 0:
+		case ops == 0 && allKnown:
 			d.errorf(c, "enrich step needs one of: %s", strings.Join(stepOps, ", "))
 		case st.Op == OpSet && value == nil:
 			d.errorf(c, "set needs a value expression")

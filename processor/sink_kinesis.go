@@ -1,6 +1,7 @@
 package processor
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -170,11 +171,12 @@ func (s *KinesisSink) putChunk(ctx context.Context, stream string, chunk []Curat
 		}
 		if err != nil {
 			s.metrics.SinkRequests.WithLabelValues(metrics.SinkKinesis, metrics.ResultError).Inc()
-			lastErr = err
 			class := classifyKinesis(ctx, err)
 			if class == classCanceled {
-				return unacknowledged(ctx, attempt+1, lastErr)
+				// Report the failure that kept us retrying, not the cancellation itself.
+				return unacknowledged(ctx, attempt+1, cmp.Or(lastErr, err))
 			}
+			lastErr = err
 			if werr := s.retrier.wait(ctx, attempt, class, err, slog.String("stream", stream), slog.Int("pending", len(sc.pending))); werr != nil {
 				return unacknowledged(ctx, attempt+1, lastErr)
 			}

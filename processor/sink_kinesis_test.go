@@ -399,6 +399,9 @@ func TestKinesisSinkDeadlineWithRealSleep(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, ErrUnacknowledged) {
 		t.Fatalf("Put = %v, want unacknowledged deadline", err)
 	}
+	if !strings.Contains(err.Error(), "ProvisionedThroughputExceededException") {
+		t.Errorf("error %q does not name the failure that kept the sink retrying", err)
+	}
 	if el := time.Since(began); el > 3*time.Second {
 		t.Errorf("Put took %v after a 200ms deadline", el)
 	}

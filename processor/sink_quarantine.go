@@ -2,6 +2,7 @@ package processor
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -83,6 +84,7 @@ func (s *S3Sink) Put(ctx context.Context, key string, recs []quarantine.Record) 
 		in.ServerSideEncryption = types.ServerSideEncryptionAwsKms
 		in.SSEKMSKeyId = &s.kmsKey
 	}
+	var lastErr error
 	for attempt := 0; ; attempt++ {
 		in.Body = bytes.NewReader(body) // a fresh, seekable reader per attempt
 		began := time.Now()
@@ -95,8 +97,10 @@ func (s *S3Sink) Put(ctx context.Context, key string, recs []quarantine.Record) 
 		s.metrics.SinkRequests.WithLabelValues(metrics.SinkS3, metrics.ResultError).Inc()
 		class := classifyS3(ctx, err)
 		if class == classCanceled {
-			return fmt.Errorf("put quarantine object s3://%s/%s (%d records): %w", s.bucket, key, len(recs), unacknowledged(ctx, attempt+1, err))
+			// Report the failure that kept us retrying, not the cancellation itself.
+			return fmt.Errorf("put quarantine object s3://%s/%s (%d records): %w", s.bucket, key, len(recs), unacknowledged(ctx, attempt+1, cmp.Or(lastErr, err)))
 		}
+		lastErr = err
 		if werr := s.retrier.wait(ctx, attempt, class, err, slog.String("bucket", s.bucket), slog.String("key", key), slog.Int("records", len(recs))); werr != nil {
 			return fmt.Errorf("put quarantine object s3://%s/%s (%d records): %w", s.bucket, key, len(recs), unacknowledged(ctx, attempt+1, err))
 		}

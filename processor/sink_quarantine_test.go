@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
 	"strings"
@@ -188,5 +189,23 @@ func TestS3SinkCancelDuringOutageReturnsError(t *testing.T) {
 	}
 	if n := len(fs.recorded()); n != 5 {
 		t.Errorf("%d attempts, want 5", n)
+	}
+}
+
+func TestS3SinkDeadlineReportsTheOutageNotTheCancellation(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	fs := &fakeS3{fail: func(int) error {
+		if ctx.Err() != nil {
+			return fmt.Errorf("operation error S3: PutObject: %w", ctx.Err())
+		}
+		return apiErr("ServiceUnavailable")
+	}}
+	err := NewS3Sink(fs, "b", nil, WithBackoff(Backoff{Initial: time.Millisecond, Max: 3 * time.Millisecond})).Put(ctx, "k", sampleQuarantine())
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, ErrUnacknowledged) {
+		t.Fatalf("Put = %v, want unacknowledged deadline", err)
+	}
+	if !strings.Contains(err.Error(), "ServiceUnavailable") {
+		t.Errorf("error %q does not name the outage", err)
 	}
 }

@@ -66,6 +66,7 @@ func TestAWSCLI(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("kinesis", func(t *testing.T) {
+		t.Parallel() // each CLI call is mostly Python start-up: overlap them
 		s.CreateStream(t, "cli-raw", 1)
 		payload := []byte(`{"event_id":"9b2f3c4e-0000-4000-8000-000000000001","source":"aws-cli"}`)
 		// --cli-binary-format raw-in-base64-out: --data is the raw text, not base64 (CLI v2).
@@ -110,6 +111,7 @@ func TestAWSCLI(t *testing.T) {
 	})
 
 	t.Run("s3", func(t *testing.T) {
+		t.Parallel() // each CLI call is mostly Python start-up: overlap them
 		const bucket = "meshgate-quarantine"
 		runAWS(t, e.S3, "s3api", "create-bucket", "--bucket", bucket)
 		src := filepath.Join(t.TempDir(), "rec.ndjson")
@@ -141,6 +143,7 @@ func TestAWSCLI(t *testing.T) {
 	})
 
 	t.Run("dynamodb", func(t *testing.T) {
+		t.Parallel() // each CLI call is mostly Python start-up: overlap them
 		runAWS(t, e.DynamoDB, "dynamodb", "create-table", "--table-name", "meshgate-leases",
 			"--attribute-definitions", "AttributeName=leaseKey,AttributeType=S",
 			"--key-schema", "AttributeName=leaseKey,KeyType=HASH", "--billing-mode", "PAY_PER_REQUEST")

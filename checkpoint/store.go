@@ -87,10 +87,8 @@ type Store struct {
 	callTimeout   time.Duration
 	log           *slog.Logger
 
-	leasesHeld    prometheus.Gauge
-	checkpointsOK prometheus.Counter
-	checkpointsKO prometheus.Counter
-	lastSuccess   *prometheus.GaugeVec
+	metrics    *metrics.Metrics
+	leasesHeld prometheus.Gauge
 
 	mu   sync.Mutex
 	held map[string]*Lease
@@ -123,12 +121,10 @@ func New(db DynamoDBAPI, o Options) (*Store, error) {
 	return &Store{
 		db: db, table: o.Table, stream: o.Stream, worker: o.WorkerID,
 		leaseDuration: o.LeaseDuration, claimTimeout: o.ClaimTimeout, callTimeout: o.CallTimeout,
-		log:           o.Logger.With(slog.String("table", o.Table), slog.String("worker", o.WorkerID)),
-		leasesHeld:    m.LeasesHeld.WithLabelValues(o.Stream, o.WorkerID),
-		checkpointsOK: m.Checkpoints.WithLabelValues(o.Stream, "ok"),
-		checkpointsKO: m.Checkpoints.WithLabelValues(o.Stream, "error"),
-		lastSuccess:   m.CheckpointLastSuccess,
-		held:          map[string]*Lease{},
+		log:        o.Logger.With(slog.String("table", o.Table)),
+		metrics:    m,
+		leasesHeld: m.LeasesHeld.WithLabelValues(o.Stream, o.WorkerID),
+		held:       map[string]*Lease{},
 	}, nil
 }
 
@@ -314,6 +310,9 @@ func (s *Store) drop(l *Lease, err error) {
 	n := len(s.held)
 	s.mu.Unlock()
 	s.leasesHeld.Set(float64(n))
+	if ended {
+		s.metrics.ForgetShard(s.stream, l.shardID)
+	}
 	if ended && !errors.Is(err, errReleased) {
 		s.log.Warn("lease lost", slog.String("shard", l.shardID), slog.String("reason", err.Error()))
 	}
@@ -508,7 +507,7 @@ func (s *Store) CheckpointSequence(shard *par.ShardStatus) error {
 	seq := shard.GetCheckpoint()
 	l := s.Lease(shard.ID)
 	if l == nil || l.Err() != nil {
-		s.checkpointsKO.Inc()
+		s.metrics.CheckpointFailed(s.stream)
 		return fmt.Errorf("checkpoint %s at %s: not the lease owner: %w", shard.ID, seq, ErrLeaseLost)
 	}
 	ctx, cancel := s.callCtx()
@@ -516,7 +515,7 @@ func (s *Store) CheckpointSequence(shard *par.ShardStatus) error {
 	err := s.update(ctx, shard.ID, "SET #cp = :cp", "#owner = :me",
 		map[string]types.AttributeValue{":cp": sv(seq), ":me": sv(s.worker)})
 	if err != nil {
-		s.checkpointsKO.Inc()
+		s.metrics.CheckpointFailed(s.stream)
 		if isConditionFailed(err) {
 			err = fmt.Errorf("checkpoint %s at %s: another worker owns the lease: %w", shard.ID, seq, ErrLeaseLost)
 			s.drop(l, err)
@@ -524,8 +523,7 @@ func (s *Store) CheckpointSequence(shard *par.ShardStatus) error {
 		}
 		return fmt.Errorf("checkpoint %s at %s: %w", shard.ID, seq, err)
 	}
-	s.checkpointsOK.Inc()
-	s.lastSuccess.WithLabelValues(s.stream, shard.ID).SetToCurrentTime()
+	s.metrics.CheckpointSucceeded(s.stream, shard.ID, time.Now())
 	return nil
 }
 

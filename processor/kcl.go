@@ -459,7 +459,6 @@ func (p *shardProcessor) checkpoint(cp kcl.IRecordProcessorCheckpointer, seq *st
 // children can start. REQUESTED (worker stopping) needs nothing: every acknowledged batch
 // is already checkpointed.
 func (p *shardProcessor) Shutdown(in *kcl.ShutdownInput) {
-	defer p.s.metrics.MillisBehindLatest.DeleteLabelValues(p.s.stream, p.shardID)
 	if p.log == nil {
 		p.log = p.s.log
 	}

@@ -102,6 +102,7 @@ func New(cfg *config.Config, deps Deps) (*Worker, error) {
 			problems = append(problems, err)
 			continue
 		}
+		deps.Metrics.InitStream(sc.Name, streamDomain(set, sc))
 		table := cfg.LeaseTable(sc.Name)
 		log := deps.Logger.With(slog.String("stream", sc.Name))
 		store, err := checkpoint.New(deps.AWS.DynamoDB, checkpoint.Options{
@@ -149,6 +150,32 @@ func checkStream(set *rules.Set, sc config.Stream) error {
 		return fmt.Errorf("stream %s: contract %s names no curated stream (or set streams[].curated)", sc.Name, c.Domain)
 	}
 	return nil
+}
+
+func streamDomain(set *rules.Set, sc config.Stream) string {
+	if sc.Contract != "" {
+		return sc.Contract
+	}
+	return set.ByStream(sc.Name).Domain
+}
+
+// ContractMetrics describes a contract set for metrics.Metrics.ReloadSucceeded: every
+// active and shadow contract with its rules, and every global policy.
+func ContractMetrics(set *rules.Set) []metrics.ContractInfo {
+	var out []metrics.ContractInfo
+	for _, group := range [][]*rules.Contract{set.Contracts(), set.Shadows()} {
+		for _, c := range group {
+			info := metrics.ContractInfo{Domain: c.Domain, Version: c.Version, Hash: c.Hash, Stage: c.Stage}
+			for _, r := range c.Rules() {
+				info.Rules = append(info.Rules, metrics.RuleInfo{Name: r.Name, Severity: string(r.Severity)})
+			}
+			out = append(out, info)
+		}
+	}
+	for _, p := range set.Policies() {
+		out = append(out, metrics.ContractInfo{Domain: p.Name, Version: p.Version, Hash: p.Hash, Stage: "policy"})
+	}
+	return out
 }
 
 // Run consumes every configured stream until ctx ends or Stop is called, then stops

@@ -51,6 +51,11 @@ func Decode(file string, data []byte) (*Document, error) {
 	}
 	d := newNodes(file)
 	doc := d.document(root)
+	for _, p := range d.probs {
+		if p.Beyond {
+			p.Msg += " (a meshgate restriction beyond the ODCS schema)"
+		}
+	}
 	if err := d.probs.Err(); err != nil {
 		return nil, err
 	}
@@ -495,6 +500,10 @@ func (d *nodes) property(n *yaml.Node, item bool) *Property {
 	if !item {
 		d.require(n, what, present, "name")
 	}
+	p.At = make(map[string]Pos, len(present))
+	for k, kn := range present {
+		p.At[k] = posOf(kn)
+	}
 	return p
 }
 
@@ -708,7 +717,7 @@ func (d *nodes) qualities(n *yaml.Node) []*Quality {
 // type is library or a metric is given, the sql fields when type is sql and the custom
 // fields when type is custom; library and sql entries carry exactly one operator.
 func (d *nodes) quality(n *yaml.Node) *Quality {
-	q := &Quality{Pos: posOf(n), ArgPos: map[string]Pos{}}
+	q := &Quality{Pos: posOf(n), ArgPos: map[string]Pos{}, node: d.deref(n)}
 	typ, _ := scalarString(key(n, "type"))
 	_, metricIsString := scalarString(key(n, "metric"))
 	library := typ == "library" || metricIsString

@@ -142,6 +142,17 @@ type Property struct {
 
 	// RequiredPos is where `required` was written (zero when it was not).
 	RequiredPos Pos `yaml:"-"`
+	// At says where each key of the property was written.
+	At map[string]Pos `yaml:"-"`
+}
+
+// Key is the property's key in an event: its physicalName when it has one (what the
+// producer writes), else its name.
+func (p *Property) Key() string {
+	if p.PhysicalName != "" {
+		return p.PhysicalName
+	}
+	return p.Name
 }
 
 // LogicalTypeOptions are the constraints of a logicalType. Which fields are allowed
@@ -218,6 +229,9 @@ type Quality struct {
 
 	// ArgPos says where each argument was written.
 	ArgPos map[string]Pos `yaml:"-"`
+
+	// node is the entry as written (for expression positions); nil when built in code.
+	node *yaml.Node
 }
 
 // Operators are the comparison keys of library and sql quality entries.

@@ -204,7 +204,7 @@ func (m *mapper) temporal(f *rules.SpecField, lt string, o *LogicalTypeOptions, 
 	}
 	bounds := []struct {
 		key, op, word string
-		v           *Any
+		v             *Any
 	}{
 		{"minimum", ">=", "at or after", o.Minimum}, {"exclusiveMinimum", ">", "after", o.ExclusiveMinimum},
 		{"maximum", "<=", "at or before", o.Maximum}, {"exclusiveMaximum", "<", "before", o.ExclusiveMaximum},

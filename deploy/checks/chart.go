@@ -366,6 +366,9 @@ func checkContracts(add func(string, ...any), m *Manifests, pod corev1.PodSpec, 
 	if want.ContractFiles == nil {
 		return
 	}
+	if d := m.Deployments[0]; d.Spec.Template.Annotations["checksum/contracts"] == "" {
+		add("pod template lacks the checksum/contracts annotation: changed contracts would not roll the pods")
+	}
 	cm := findConfigMap(m, want.ContractsConfigMap)
 	if cm == nil {
 		add("the chart did not render the contracts ConfigMap %s", want.ContractsConfigMap)

@@ -240,6 +240,7 @@ func TestChartProblemsCatchBreakage(t *testing.T) {
 				}
 			}
 		}, "config http.listen"},
+		{"contracts checksum gone", func(m *Manifests) { delete(m.Deployments[0].Spec.Template.Annotations, "checksum/contracts") }, "checksum/contracts"},
 		{"bad label", func(m *Manifests) { m.Services[0].Labels["bad key!"] = "x" }, `label key "bad key!"`},
 		{"selector misses template", func(m *Manifests) { m.Deployments[0].Spec.Template.Labels = map[string]string{"other": "x"} }, "does not match the pod labels"},
 	}

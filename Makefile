@@ -5,6 +5,8 @@
 #   make install-local  pinned local emulators (deploy/local/install.sh)
 #   make stack-up       local Kinesis/DynamoDB/S3 emulators with the demo streams and bucket
 #   make stack-down     stop them
+#   make demo           the whole loop on the local stack, with a summary (deploy/local/demo.sh)
+#   make e2e            end-to-end tests of the real binary on the emulators
 #
 # Layout: settings, then one section per concern. A new suite gets its own target in the
 # "Test suites" section and is added to TEST_SUITES there; `make test` runs TEST_SUITES in order.
@@ -89,8 +91,17 @@ stack-status:
 	deploy/local/stack.sh status
 
 # ---- demo ----------------------------------------------------------------------------------------
-# `make demo` (stack up, worker on the example contracts, generator, summary read back from the
-# curated streams and the quarantine bucket, stack down) is added here by the worker work.
+# `make demo`: stack up, a worker on the example contracts, generated events with bad and hostile
+# ones put into the raw streams, a summary read back from the curated streams and the quarantine
+# bucket, graceful worker stop, stack down (deploy/local/demo.sh).
+# `make e2e`: the end-to-end tests (real binary on the emulators); `make test` runs them too.
+
+.PHONY: demo e2e
+demo:
+	deploy/local/demo.sh
+
+e2e: install-local
+	$(GO) test -count=1 -timeout $(GO_TEST_TIMEOUT) $(GO_TEST_FLAGS) ./e2e/
 
 # ---- Prometheus alerts and Grafana dashboard (deploy/prometheus, deploy/grafana) ----------------
 # test-promtool (alias promtool-test): promtool check/test rules on the alert rules, then the real-

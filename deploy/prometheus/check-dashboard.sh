@@ -19,7 +19,7 @@
 #   4. resolves the dashboard's template variables from Prometheus (label_values, as Grafana
 #      does), substitutes $__rate_interval etc., and runs EVERY panel query through
 #      /api/v1/query: a query that errors fails; a query without series fails unless it is
-#      on the commented allow-list in promcheck/allow.go (--fake uses no allow-list);
+#      on the commented allow-list in promcheck/allow.go (only --target uses it);
 #   5. checks that every alert rule loaded and evaluates without error on the real data.
 #
 # Queries run first with every variable at "All", then once per domain Prometheus knows.
@@ -151,7 +151,7 @@ fi
 log "running every dashboard query through $prom/api/v1/query"
 args=(check -prometheus "$prom" -dashboard "$root/deploy/grafana/meshgate-dashboard.json")
 [[ -n "$domain" ]] && args+=(-var "domain=$domain")
-[[ "$mode" == fake ]] && args+=(-strict)
+[[ "$mode" == target ]] || args+=(-strict)
 "$dashcheck" "${args[@]}"
 
 log "alert rules loaded and evaluating"

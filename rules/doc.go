@@ -61,7 +61,9 @@
 // (rules "items[].qty.minimum"). A facet other than required and type holds for an absent
 // value and for a value of another type, so one defect fails one rule.
 //
-// Expressions are github.com/expr-lang/expr expressions over the decoded event. Every
+// Expressions are github.com/expr-lang/expr expressions over the decoded event. Every value
+// in a contract's rules, event, partitionKey and set steps is an expression, so a string
+// literal needs expr quotes inside the YAML scalar: value: '"EU"'. Every
 // expression compiles once, type-checked, within a node budget ([Options].MaxNodes). A
 // member access a?.b is nil when a is nil; inside a chain every access after a ?. is
 // nil-tolerant (a?.b.c is nil when a or a.b is nil).

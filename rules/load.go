@@ -336,9 +336,17 @@ func (l *loader) compileContract(sp *Spec, policies []*Policy, policyOK map[*Pol
 			cc.errorf(lk.Name.Pos, "duplicate lookup table %q", lk.Name.Value)
 			continue
 		}
+		if lk.File.Value == "" {
+			tables[lk.Name.Value] = table{} // the missing file: is reported by the parser
+			continue
+		}
 		path, data, t, err := loadLookup(sp.File, lk)
 		if err != nil {
-			cc.errorf(lk.File.Pos, "lookup %s: %v", lk.Name.Value, err)
+			pos := lk.File.Pos
+			if pos.IsZero() {
+				pos = lk.Name.Pos
+			}
+			cc.errorf(pos, "lookup %s: %v", lk.Name.Value, err)
 			t = table{}
 		} else {
 			l.hashes[path] = data

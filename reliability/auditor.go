@@ -1,31 +1,20 @@
 package reliability
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"sort"
 	"strconv"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
+	"github.com/meshgate/meshgate/audit"
 	"github.com/meshgate/meshgate/gen"
 	"github.com/meshgate/meshgate/processor"
 	"github.com/meshgate/meshgate/quarantine"
 )
 
-// Curated is one record read back from a curated stream.
-type Curated struct {
-	Shard          string
-	SequenceNumber string
-	PartitionKey   string
-	Data           []byte
-}
+// Curated is one record read back from a curated stream (audit.ReadStream).
+type Curated = audit.StreamRecord
 
 // Options tune an audit.
 type Options struct {
@@ -272,95 +261,22 @@ func CheckOrder(entries []Entry, curated []Curated, opts Options) []string {
 	return out
 }
 
-// KinesisReadAPI is the part of the Kinesis client ReadCurated uses.
-type KinesisReadAPI interface {
-	ListShards(ctx context.Context, in *kinesis.ListShardsInput, optFns ...func(*kinesis.Options)) (*kinesis.ListShardsOutput, error)
-	GetShardIterator(ctx context.Context, in *kinesis.GetShardIteratorInput, optFns ...func(*kinesis.Options)) (*kinesis.GetShardIteratorOutput, error)
-	GetRecords(ctx context.Context, in *kinesis.GetRecordsInput, optFns ...func(*kinesis.Options)) (*kinesis.GetRecordsOutput, error)
-}
-
-// ReadCurated reads every record of stream from TRIM_HORIZON to the current end of each
-// shard, shard by shard in ListShards order, each shard in sequence order.
-func ReadCurated(ctx context.Context, client KinesisReadAPI, stream string) ([]Curated, error) {
-	var shards []string
-	in := &kinesis.ListShardsInput{StreamName: aws.String(stream)}
-	for {
-		out, err := client.ListShards(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("list shards of %s: %w", stream, err)
-		}
-		for _, sh := range out.Shards {
-			shards = append(shards, aws.ToString(sh.ShardId))
-		}
-		if out.NextToken == nil {
-			break
-		}
-		in = &kinesis.ListShardsInput{NextToken: out.NextToken}
+// Read reads what the worker wrote: every record of the curated stream and every record of
+// every quarantine object under prefix in bucket (with the number of objects).
+func Read(ctx context.Context, kin audit.KinesisAPI, s3c audit.S3API, curatedStream, bucket, prefix string) ([]Curated, []quarantine.Record, int, error) {
+	curated, err := audit.ReadStream(ctx, kin, curatedStream)
+	if err != nil {
+		return nil, nil, 0, err
 	}
-	var all []Curated
-	for _, shard := range shards {
-		it, err := client.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{
-			StreamName: aws.String(stream), ShardId: aws.String(shard), ShardIteratorType: ktypes.ShardIteratorTypeTrimHorizon,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("read %s/%s: %w", stream, shard, err)
-		}
-		iter := it.ShardIterator
-		for iter != nil {
-			out, err := client.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(10000)})
-			if err != nil {
-				return nil, fmt.Errorf("read %s/%s: %w", stream, shard, err)
-			}
-			for _, rec := range out.Records {
-				all = append(all, Curated{Shard: shard, SequenceNumber: aws.ToString(rec.SequenceNumber),
-					PartitionKey: aws.ToString(rec.PartitionKey), Data: rec.Data})
-			}
-			if len(out.Records) == 0 && aws.ToInt64(out.MillisBehindLatest) == 0 {
-				break
-			}
-			iter = out.NextShardIterator
-		}
+	objs, err := audit.ReadQuarantine(ctx, s3c, bucket, prefix)
+	if err != nil {
+		return nil, nil, 0, err
 	}
-	return all, nil
-}
-
-// S3ReadAPI is the part of the S3 client ReadQuarantine uses.
-type S3ReadAPI interface {
-	s3.ListObjectsV2APIClient
-	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
-}
-
-// ReadQuarantine decodes every quarantine object under prefix in bucket and returns all
-// their records and the number of objects.
-func ReadQuarantine(ctx context.Context, client S3ReadAPI, bucket, prefix string) ([]quarantine.Record, int, error) {
 	var recs []quarantine.Record
-	objects := 0
-	p := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, 0, fmt.Errorf("list s3://%s/%s: %w", bucket, prefix, err)
-		}
-		for _, o := range page.Contents {
-			key := aws.ToString(o.Key)
-			out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-			if err != nil {
-				return nil, 0, fmt.Errorf("get s3://%s/%s: %w", bucket, key, err)
-			}
-			body, err := io.ReadAll(out.Body)
-			out.Body.Close()
-			if err != nil {
-				return nil, 0, fmt.Errorf("read s3://%s/%s: %w", bucket, key, err)
-			}
-			rs, err := quarantine.Decode(bytes.NewReader(body))
-			if err != nil {
-				return nil, 0, fmt.Errorf("decode s3://%s/%s: %w", bucket, key, err)
-			}
-			recs = append(recs, rs...)
-			objects++
-		}
+	for _, o := range objs {
+		recs = append(recs, o.Records...)
 	}
-	return recs, objects, nil
+	return curated, recs, len(objs), nil
 }
 
 // itoa is strconv.Itoa, short for tables.

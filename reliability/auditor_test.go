@@ -12,6 +12,7 @@ import (
 
 	"github.com/meshgate/meshgate/gen"
 	"github.com/meshgate/meshgate/processor"
+	"github.com/meshgate/meshgate/producer"
 	"github.com/meshgate/meshgate/quarantine"
 )
 
@@ -260,7 +261,7 @@ func TestProducerRecordsOnlyAcknowledgedRecordsAndRetriesFailedOnes(t *testing.T
 	for i := 0; i < 1200; i++ {
 		msgs = append(msgs, Message{Data: event(i, "k"), PartitionKey: "k", Kind: "good", Expect: gen.OutcomePassed})
 	}
-	msgs = append(msgs, Message{Data: make([]byte, MaxRecordBytes), PartitionKey: "k", Kind: "too_large"})
+	msgs = append(msgs, Message{Data: make([]byte, producer.MaxRecordBytes), PartitionKey: "k", Kind: "too_large"})
 	if err := p.Put(context.Background(), msgs); err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,7 @@
 //   - Ledger and Producer: a test producer that puts records on a raw stream and writes
 //     down every record Kinesis acknowledged (shard, sequence number, payload hash, event
 //     id, expected verdict).
-//   - Audit: reads what the worker wrote (ReadCurated, ReadQuarantine) and accounts for each
+//   - Audit: reads what the worker wrote (Read, on the audit package's readers) and accounts for each
 //     ledger entry: curated, quarantined, both, missing; copies beyond the first are
 //     duplicates, counted per source shard. CheckOrder checks per-partition-key order.
 //   - Proxy (faultproxy.go): an HTTP proxy in front of an emulator that injects partial
@@ -27,14 +27,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math/big"
+	"sort"
 	"sync"
-	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/meshgate/meshgate/gen"
+	"github.com/meshgate/meshgate/producer"
 )
 
 // Entry is one source record that Kinesis acknowledged to the producer.
@@ -126,108 +124,59 @@ func EventID(data []byte) string {
 	return s
 }
 
-// PutRecordsAPI is the part of the Kinesis client the Producer uses.
-type PutRecordsAPI interface {
-	PutRecords(ctx context.Context, in *kinesis.PutRecordsInput, optFns ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error)
-}
-
-// Kinesis limits the producer respects (PutRecords: 500 entries, 5 MiB; 1 MiB per record).
-const (
-	maxEntriesPerCall = 500
-	maxBytesPerCall   = 5 << 20
-	// MaxRecordBytes is the largest record Kinesis accepts: data plus partition key.
-	MaxRecordBytes = 1 << 20
-)
-
-// Producer puts records on one stream and writes every acknowledged one into its Ledger.
-// Failed entries of a call are retried (only those) until acknowledged or ctx ends. It is not
-// safe for concurrent use; use one Producer per goroutine (they may share a Ledger).
+// Producer puts records on one stream (producer.Put: at most 500 entries and 5 MiB per call,
+// failed entries retried) and writes every acknowledged one into its Ledger. It is not safe
+// for concurrent use; use one Producer per goroutine (they may share a Ledger).
 type Producer struct {
-	client PutRecordsAPI
+	client producer.API
 	stream string
 	ledger *Ledger
-	// Refused counts records never sent because Kinesis cannot carry them (over 1 MiB
-	// with the partition key): they never entered the raw stream, so they are not owed.
+	// Refused counts records never sent because Kinesis cannot carry them (over 1 MiB with
+	// the partition key, or an invalid key): they never entered the raw stream, so they are
+	// not owed.
 	Refused int
 }
 
 // NewProducer returns a producer putting on stream and recording into ledger.
-func NewProducer(client PutRecordsAPI, stream string, ledger *Ledger) *Producer {
+func NewProducer(client producer.API, stream string, ledger *Ledger) *Producer {
 	return &Producer{client: client, stream: stream, ledger: ledger}
 }
 
-// Put sends msgs in order (in calls of at most 500 entries and 5 MiB) and records each
-// acknowledged record. It returns when every message was acknowledged (or refused as too
-// large), or with an error when ctx ends or a call fails permanently; entries acknowledged
-// before the error are in the ledger.
+// Put sends msgs and records each acknowledged record, in the order Kinesis sequenced them
+// (by sequence number within the call: for records of one partition key that is their order
+// on the stream). It returns when every message was acknowledged or refused, or with ctx's
+// error; entries acknowledged before that are in the ledger.
 func (p *Producer) Put(ctx context.Context, msgs []Message) error {
-	var sendable []Message
-	for _, m := range msgs {
-		if len(m.Data)+len(m.PartitionKey) > MaxRecordBytes {
+	entries := make([]producer.Entry, len(msgs))
+	for i, m := range msgs {
+		entries[i] = producer.Entry{Data: m.Data, PartitionKey: m.PartitionKey}
+	}
+	results, err := producer.Put(ctx, p.client, p.stream, entries)
+	type acked struct {
+		i   int
+		seq *big.Int
+	}
+	var ok []acked
+	for i, r := range results {
+		switch {
+		case r.Err != nil:
 			p.Refused++
-			continue
-		}
-		sendable = append(sendable, m)
-	}
-	for start := 0; start < len(sendable); {
-		end, size := start, 0
-		for end < len(sendable) && end-start < maxEntriesPerCall && size+len(sendable[end].Data)+len(sendable[end].PartitionKey) <= maxBytesPerCall {
-			size += len(sendable[end].Data) + len(sendable[end].PartitionKey)
-			end++
-		}
-		if err := p.putCall(ctx, sendable[start:end]); err != nil {
-			return err
-		}
-		start = end
-	}
-	return nil
-}
-
-// putCall puts one call's worth of messages, retrying failed entries.
-func (p *Producer) putCall(ctx context.Context, msgs []Message) error {
-	pending := make([]int, len(msgs))
-	for i := range pending {
-		pending[i] = i
-	}
-	for attempt := 0; len(pending) > 0; attempt++ {
-		if attempt > 0 {
-			t := time.NewTimer(min(time.Duration(attempt)*50*time.Millisecond, time.Second))
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return fmt.Errorf("put records to %s: %d pending: %w", p.stream, len(pending), ctx.Err())
-			case <-t.C:
+		case r.SequenceNumber != "":
+			seq, valid := new(big.Int).SetString(r.SequenceNumber, 10)
+			if !valid {
+				return fmt.Errorf("put records to %s: sequence number %q is not a decimal number", p.stream, r.SequenceNumber)
 			}
+			ok = append(ok, acked{i, seq})
 		}
-		entries := make([]ktypes.PutRecordsRequestEntry, len(pending))
-		for j, i := range pending {
-			entries[j] = ktypes.PutRecordsRequestEntry{Data: msgs[i].Data, PartitionKey: aws.String(msgs[i].PartitionKey)}
-		}
-		out, err := p.client.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String(p.stream), Records: entries})
-		if err != nil {
-			if ctx.Err() != nil || attempt >= 20 {
-				return fmt.Errorf("put records to %s: %w", p.stream, err)
-			}
-			continue
-		}
-		if len(out.Records) != len(entries) {
-			return fmt.Errorf("put records to %s: %d results for %d entries", p.stream, len(out.Records), len(entries))
-		}
-		var failed []int
-		for j, res := range out.Records {
-			i := pending[j]
-			if aws.ToString(res.ErrorCode) != "" || res.SequenceNumber == nil {
-				failed = append(failed, i)
-				continue
-			}
-			m := msgs[i]
-			p.ledger.Add(Entry{
-				Stream: p.stream, Shard: aws.ToString(res.ShardId), SequenceNumber: aws.ToString(res.SequenceNumber),
-				PartitionKey: m.PartitionKey, Hash: HashPayload(m.Data), Size: len(m.Data), EventID: EventID(m.Data),
-				Kind: m.Kind, Expect: m.Expect, Decode: m.Decode,
-			})
-		}
-		pending = failed
 	}
-	return nil
+	sort.SliceStable(ok, func(a, b int) bool { return ok[a].seq.Cmp(ok[b].seq) < 0 })
+	for _, a := range ok {
+		m, r := msgs[a.i], results[a.i]
+		p.ledger.Add(Entry{
+			Stream: p.stream, Shard: r.Shard, SequenceNumber: r.SequenceNumber,
+			PartitionKey: m.PartitionKey, Hash: HashPayload(m.Data), Size: len(m.Data), EventID: EventID(m.Data),
+			Kind: m.Kind, Expect: m.Expect, Decode: m.Decode,
+		})
+	}
+	return err
 }

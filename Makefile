@@ -106,7 +106,8 @@ e2e: install-local
 # ---- Prometheus alerts and Grafana dashboard (deploy/prometheus, deploy/grafana) ----------------
 # test-promtool (alias promtool-test): promtool check/test rules on the alert rules, then the real-
 # Prometheus check of every dashboard query against simulated worker metrics (no emulators).
-# dashboard-check: the same check against the real worker during an end-to-end run on the local stack.
+# dashboard-check: the same check, strict, against the real `meshgate run` during an end-to-end run on
+# the local emulators (TestDashboardAgainstRealWorker; `make test` runs it too, inside test-go).
 TEST_SUITES += test-promtool
 
 .PHONY: test-promtool promtool-test dashboard-check
@@ -116,5 +117,5 @@ test-promtool promtool-test:
 	promtool test rules deploy/prometheus/alerts_test.yaml
 	deploy/prometheus/check-dashboard.sh --fake
 
-dashboard-check: build install-local
+dashboard-check: install-local
 	deploy/prometheus/check-dashboard.sh --worker

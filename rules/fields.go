@@ -84,9 +84,16 @@ func appendFieldRules(out []SpecRule, name, acc string, f *SpecField) []SpecRule
 	if f.UniqueItems {
 		add("uniqueItems", f.UniquePos, fmt.Sprintf("%s == nil || !is_array(%s) || unique(%s)", acc, acc, acc), label+" must not repeat items")
 	}
+	// Rules of an object's fields hold while the object is absent or not an object (its own
+	// required and type rules say so), so that one problem fails one rule and reading a
+	// field of a non-object never errors; a nested required field is required only in a
+	// present object, as in JSON Schema.
 	for i := range f.Fields {
 		sub := &f.Fields[i]
-		out = appendFieldRules(out, name+"."+sub.Name.Value, accessor(acc, sub.Name.Value), sub)
+		for _, r := range appendFieldRules(nil, name+"."+sub.Name.Value, accessor(acc, sub.Name.Value), sub) {
+			r.Check.Src = fmt.Sprintf("%s == nil || !is_object(%s) || (%s)", acc, acc, r.Check.Src)
+			out = append(out, r)
+		}
 	}
 	if f.Items != nil {
 		// Element rules hold for every element: all(acc, <element check on #>).

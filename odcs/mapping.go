@@ -375,6 +375,8 @@ func str(a *Any) (string, bool) {
 // rules) and the rules meshgate derives itself. name is the rule-name path (with the
 // prefix), acc the expression reading the value. Rules returned read the value through
 // acc; the caller wraps them for array elements.
+// Rules of nested properties hold while their object is absent or not an object, as the
+// engine's own field rules do.
 func (m *mapper) property(p *Property, name, acc string) (rules.SpecField, []rules.SpecRule) {
 	at := func(k string) rules.Pos {
 		if pp, ok := p.At[k]; ok {
@@ -383,10 +385,10 @@ func (m *mapper) property(p *Property, name, acc string) (rules.SpecField, []rul
 		return m.pos(p.Pos)
 	}
 	f := rules.SpecField{Name: rules.Str{Value: p.Key(), Pos: m.pos(p.Pos)}}
+	var out []rules.SpecRule
 	if p.Required {
 		f.Required, f.RequiredPos = true, m.pos(p.RequiredPos)
 	}
-	var out []rules.SpecRule
 	o := p.LogicalTypeOptions
 	if o == nil {
 		o = &LogicalTypeOptions{}
@@ -443,7 +445,10 @@ func (m *mapper) property(p *Property, name, acc string) (rules.SpecField, []rul
 	for _, c := range p.Properties {
 		cf, crs := m.property(c, name+"."+c.Key(), accessor(acc, c.Key()))
 		f.Fields = append(f.Fields, cf)
-		out = append(out, crs...)
+		for _, r := range crs {
+			r.Check.Src = fmt.Sprintf("%s == nil || !is_object(%s) || (%s)", acc, acc, r.Check.Src)
+			out = append(out, r)
+		}
 	}
 	if p.LogicalType == "object" {
 		for _, r := range o.Required {

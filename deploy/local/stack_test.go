@@ -89,6 +89,7 @@ func (s *stack) must(args ...string) (string, string) {
 }
 
 func TestStackScript(t *testing.T) {
+	t.Parallel()
 	prerequisites(t)
 	ports := freePorts(t, 3)
 	runDir := t.TempDir()
@@ -164,6 +165,7 @@ func TestStackScript(t *testing.T) {
 
 // TestStackScriptPortInUse checks that up refuses a port something else holds.
 func TestStackScriptPortInUse(t *testing.T) {
+	t.Parallel()
 	prerequisites(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -8,7 +8,6 @@ data "aws_iam_policy_document" "worker" {
     sid    = "ReadRawStreams"
     effect = "Allow"
     actions = [
-      "kinesis:DescribeStream",
       "kinesis:GetRecords",
       "kinesis:GetShardIterator",
       "kinesis:ListShards",
@@ -31,7 +30,6 @@ data "aws_iam_policy_document" "worker" {
       "dynamodb:DeleteItem",
       "dynamodb:DescribeTable",
       "dynamodb:GetItem",
-      "dynamodb:PutItem",
       "dynamodb:Scan",
       "dynamodb:UpdateItem",
     ]

@@ -119,3 +119,16 @@ test-promtool promtool-test:
 
 dashboard-check: install-local
 	deploy/prometheus/check-dashboard.sh --worker
+
+# ---- deploy: image, Helm, ECS, IAM, Terraform (deploy/, see deploy/README.md) ---------------------
+# image:       static binary + buildah image (FROM scratch) + smoke test inside it; OCI archive in bin/
+# test-deploy: deploy/ci-deploy-checks.sh (helm built from its Go module into .cache/bin if missing,
+#              image, helm lint/template, the deploy/checks module, the deploy Go packages)
+TEST_SUITES += test-deploy
+
+.PHONY: image test-deploy
+image:
+	deploy/docker/build-image.sh $(VERSION)
+
+test-deploy: install-local
+	VERSION=$(VERSION) deploy/ci-deploy-checks.sh all

@@ -21,7 +21,9 @@
 #     are used without consulting the policy.
 #   * --isolation chroot for bud and run: the default OCI isolation runs crun, which fails here
 #     with "cgroups in hybrid mode not supported". chroot isolation needs no cgroups and no user
-#     namespaces; it is a build-time sandbox, not a security boundary, which is all CI needs.
+#     namespaces and no OCI runtime (crun/runc are only "Recommends" of the Debian package, and
+#     .ci/run installs without recommends); it is a build-time sandbox, not a security boundary,
+#     which is all CI needs.
 #   * `buildah run` ignores ENTRYPOINT/CMD: the smoke test names /meshgate explicitly. It does
 #     apply USER, so the smoke test runs as 65532 like the real container.
 #   * a dynamically linked binary could not even start in a scratch image (no loader, no libc),

@@ -13,7 +13,6 @@ import (
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/types"
 	"github.com/expr-lang/expr/vm"
-	"github.com/meshgate/meshgate/jsonx"
 )
 
 // rule is one compiled validation rule.
@@ -47,9 +46,11 @@ type step struct {
 	to    []string
 	value *vm.Program
 	norm  string
-	// metaAsMap: a later step edits below this metadata path, so the metadata is set as an
-	// object rather than pre-encoded JSON.
-	metaAsMap bool
+	// updateMap: a later step may read what this one writes, so the decoded event is updated
+	// too (otherwise only the output patch is).
+	updateMap bool
+	// metaPaths are the paths of the metadata members (metadata steps).
+	metaPaths [3][]string
 }
 
 // compiler turns Specs into Contracts and Policies, collecting every error.
@@ -447,7 +448,7 @@ func (cc *compiler) splitPath(s Str, what string) []string {
 
 // compileSteps compiles the enrichment steps of a contract.
 func (cc *compiler) compileSteps(spec *Spec, sc *scope, c *Contract) {
-	for i, ss := range spec.Enrich {
+	for _, ss := range spec.Enrich {
 		st := &step{op: ss.Op, pos: ss.Pos, norm: ss.Norm.Value, name: ss.Op + " " + ss.Path.Value}
 		if ss.Path.Value == "" {
 			continue // reported by the parser
@@ -460,7 +461,6 @@ func (cc *compiler) compileSteps(spec *Spec, sc *scope, c *Contract) {
 			}
 		case OpRename:
 			st.to = cc.splitPath(ss.To, "rename")
-			st.name = "rename " + ss.Path.Value
 		case OpHash:
 			c.hasHash = true
 			c.salt = cc.opts.HashSalt
@@ -471,21 +471,38 @@ func (cc *compiler) compileSteps(spec *Spec, sc *scope, c *Contract) {
 				cc.errorf(ss.Pos, "hash %s: %v (the salt is never read from a contract)", ss.Path.Value, ErrNoSalt)
 			}
 		case OpMetadata:
-			for _, later := range spec.Enrich[i+1:] {
-				if strings.HasPrefix(later.Path.Value, ss.Path.Value+".") || strings.HasPrefix(later.To.Value, ss.Path.Value+".") {
-					st.metaAsMap = true
-				}
+			for i, k := range []string{"contract", "version", "processedAt"} {
+				st.metaPaths[i] = append(append([]string{}, st.path...), k)
 			}
 		}
 		c.steps = append(c.steps, st)
 	}
-	var b []byte
-	b = append(b, `{"contract":`...)
-	b = jsonx.AppendString(b, c.Domain)
-	b = append(b, `,"version":`...)
-	b = jsonx.AppendString(b, c.Version)
-	b = append(b, `,"processedAt":"`...)
-	c.meta = b
+	// A step updates the decoded event only when a later step may read what it writes: any
+	// later set (its expression may read anything), or a later step whose path overlaps.
+	for i, st := range c.steps {
+		for _, later := range c.steps[i+1:] {
+			if later.op == OpSet || overlaps(st.path, later.path) || overlaps(st.to, later.path) ||
+				overlaps(st.path, later.to) || overlaps(st.to, later.to) {
+				st.updateMap = true
+				break
+			}
+		}
+	}
+	c.metaDomain, c.metaVersion = c.Domain, c.Version
+}
+
+// overlaps reports whether one path is a prefix of the other (both non-empty).
+func overlaps(a, b []string) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return false
+	}
+	n := min(len(a), len(b))
+	for i := 0; i < n; i++ {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // identRE is what expr accepts as an identifier.

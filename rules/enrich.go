@@ -13,24 +13,28 @@ import (
 // Redacted replaces the value of a redacted field.
 const Redacted = "[REDACTED]"
 
-// enrich runs the contract's enrichment steps on the decoded event m (so later steps see the
-// effect of earlier ones) and records each edit in a patch, then writes the output: the input
-// bytes with only the edited members re-encoded. The result never aliases in.Data.
+// enrich runs the contract's enrichment steps and writes the output: the input bytes with
+// only the edited members re-encoded. Each edit is recorded in a patch; the decoded event m is
+// updated as well where a later step may read the result (step.updateMap). The result never
+// aliases in.Data.
 func (e *Evaluator) enrich(c *Contract, in Input, m map[string]any) ([]byte, error) {
 	if len(c.steps) == 0 {
 		return append([]byte(nil), in.Data...), nil
 	}
 	p := &e.patch
 	p.Reset()
-	for i, st := range c.steps {
+	for _, st := range c.steps {
 		switch st.op {
 		case OpSet:
 			v, err := e.vm.Run(st.value, m)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %s", st.name, errText(err))
 			}
-			if err := setPath(m, st.path, v); err != nil {
+			if err := checkParents(m, st.path); err != nil {
 				return nil, fmt.Errorf("%s: %w", st.name, err)
+			}
+			if st.updateMap {
+				_ = setPath(m, st.path, v)
 			}
 			p.Set(st.path, v)
 		case OpRename:
@@ -38,19 +42,27 @@ func (e *Evaluator) enrich(c *Contract, in Input, m map[string]any) ([]byte, err
 			if !ok {
 				continue
 			}
-			deletePath(m, st.path)
-			if err := setPath(m, st.to, v); err != nil {
+			if err := checkParents(m, st.to); err != nil {
 				return nil, fmt.Errorf("%s: %w", st.name, err)
+			}
+			if st.updateMap {
+				deletePath(m, st.path)
+				_ = setPath(m, st.to, v)
 			}
 			p.Rename(st.path, st.to)
 		case OpDrop:
-			if deletePath(m, st.path) {
+			if _, ok := getPath(m, st.path); ok {
+				if st.updateMap {
+					deletePath(m, st.path)
+				}
 				p.Delete(st.path)
 			}
 		case OpRedact:
 			if _, ok := getPath(m, st.path); ok {
-				_ = setPath(m, st.path, Redacted)
-				p.Set(st.path, Redacted)
+				if st.updateMap {
+					_ = setPath(m, st.path, Redacted)
+				}
+				p.Set(st.path, redacted)
 			}
 		case OpHash:
 			v, ok := getPath(m, st.path)
@@ -61,7 +73,9 @@ func (e *Evaluator) enrich(c *Contract, in Input, m map[string]any) ([]byte, err
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", st.name, err)
 			}
-			_ = setPath(m, st.path, h)
+			if st.updateMap {
+				_ = setPath(m, st.path, h)
+			}
 			p.Set(st.path, h)
 		case OpNormalize:
 			v, ok := getPath(m, st.path)
@@ -69,25 +83,24 @@ func (e *Evaluator) enrich(c *Contract, in Input, m map[string]any) ([]byte, err
 			if !ok || !isStr {
 				continue
 			}
-			n := normalize(st.norm, s)
-			if n != s {
-				_ = setPath(m, st.path, n)
+			if n := normalize(st.norm, s); n != s {
+				if st.updateMap {
+					_ = setPath(m, st.path, n)
+				}
 				p.Set(st.path, n)
 			}
 		case OpMetadata:
-			raw := e.metadata(c, in.Now)
-			if st.metaAsMap {
-				meta := map[string]any{"contract": c.Domain, "version": c.Version, "processedAt": string(raw[len(c.meta) : len(raw)-2])}
-				if err := setPath(m, st.path, meta); err != nil {
-					return nil, fmt.Errorf("%s: %w", st.name, err)
-				}
-				p.Set(st.path, meta)
-				continue
+			if err := checkParents(m, st.metaPaths[0]); err != nil {
+				return nil, fmt.Errorf("%s: %w", st.name, err)
 			}
-			if i < len(c.steps)-1 {
-				_ = setPath(m, st.path, map[string]any{"contract": c.Domain, "version": c.Version, "processedAt": string(raw[len(c.meta) : len(raw)-2])})
+			at := e.processedAt(in.Now)
+			if st.updateMap {
+				_ = setPath(m, st.path, map[string]any{"contract": c.Domain, "version": c.Version, "processedAt": at})
 			}
-			p.Set(st.path, jsonx.Raw(raw))
+			p.Delete(st.path) // replace whatever the event had there by a fresh object
+			p.Set(st.metaPaths[0], c.metaDomain)
+			p.Set(st.metaPaths[1], c.metaVersion)
+			p.Set(st.metaPaths[2], at)
 		}
 	}
 	out, err := jsonx.AppendApply(make([]byte, 0, len(in.Data)+64+16*len(c.steps)), in.Data, p)
@@ -98,18 +111,37 @@ func (e *Evaluator) enrich(c *Contract, in Input, m map[string]any) ([]byte, err
 	return out, nil
 }
 
-// metadata returns the processing metadata object as JSON. The time is formatted once per
-// second of Input.Now (RFC 3339, second precision, UTC), not once per event.
-func (e *Evaluator) metadata(c *Contract, now time.Time) []byte {
+// redacted is Redacted boxed once.
+var redacted any = Redacted
+
+// processedAt returns now as RFC 3339 with second precision in UTC, formatted (and boxed) once
+// per second rather than once per event.
+func (e *Evaluator) processedAt(now time.Time) any {
 	sec := now.Unix()
-	if e.metaContract == c && e.metaSec == sec && e.metaRaw != nil {
-		return e.metaRaw
+	if e.metaAt != nil && e.metaSec == sec {
+		return e.metaAt
 	}
-	b := append(e.metaRaw[:0], c.meta...)
-	b = now.UTC().Truncate(time.Second).AppendFormat(b, time.RFC3339)
-	b = append(b, '"', '}')
-	e.metaContract, e.metaSec, e.metaRaw = c, sec, b
-	return b
+	e.metaSec, e.metaAt = sec, now.UTC().Truncate(time.Second).Format(time.RFC3339)
+	return e.metaAt
+}
+
+// checkParents reports a parent of path that exists and is not an object (where nothing can
+// be set), before the edit is recorded.
+func checkParents(m map[string]any, path []string) error {
+	var v any = m
+	for i, k := range path[:len(path)-1] {
+		o, ok := v.(map[string]any)
+		if !ok {
+			return fmt.Errorf("%s is not an object", strings.Join(path[:i], "."))
+		}
+		if v, ok = o[k]; !ok {
+			return nil // missing parents are created
+		}
+	}
+	if _, ok := v.(map[string]any); !ok {
+		return fmt.Errorf("%s is not an object", strings.Join(path[:len(path)-1], "."))
+	}
+	return nil
 }
 
 // hash returns the hex sha256 of salt+value; strings hash their text, other values their

@@ -21,10 +21,9 @@ type Evaluator struct {
 	patch jsonx.Patch
 	buf   []byte
 
-	// The metadata JSON of the last (contract, second) judged, reused within that second.
-	metaContract *Contract
-	metaSec      int64
-	metaRaw      []byte
+	// The processing time of the last second judged, formatted and boxed once per second.
+	metaSec int64
+	metaAt  any
 }
 
 // NewEvaluator returns an Evaluator ready for use.

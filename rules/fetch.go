@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -117,6 +118,7 @@ func compileProgram(input string, tables map[string]table, inspect func(ast.Node
 	}
 	ast.Walk(&tree.Node, fetchRewriter{optional: map[ast.Node]bool{}})
 	ast.Walk(&tree.Node, fastCalls{tables: tables})
+	hoistLoads(&tree.Node)
 	if config.Optimize {
 		if err := optimizer.Optimize(&tree.Node, config); err != nil {
 			var fe *file.Error
@@ -127,4 +129,103 @@ func compileProgram(input string, tables map[string]table, inspect func(ast.Node
 		}
 	}
 	return exprcompiler.Compile(tree, config)
+}
+
+// hoistLoads makes each event field the program reads more than once a variable loaded once:
+// `let f = field; ...` around the whole program (loads of top-level fields cannot fail, so
+// loading them up front changes nothing but the number of map lookups). Names the program
+// declares itself with let, function names and $env are left alone.
+func hoistLoads(root *ast.Node) {
+	declared := map[string]bool{}
+	count := map[string]int{}
+	var refs []*ast.Node
+	var visit func(n *ast.Node, callee bool)
+	visit = func(n *ast.Node, callee bool) {
+		switch x := (*n).(type) {
+		case nil:
+		case *ast.IdentifierNode:
+			if !callee && x.Value != "$env" {
+				count[x.Value]++
+				refs = append(refs, n)
+			}
+		case *ast.VariableDeclaratorNode:
+			declared[x.Name] = true
+			visit(&x.Value, false)
+			visit(&x.Expr, false)
+		case *ast.UnaryNode:
+			visit(&x.Node, false)
+		case *ast.BinaryNode:
+			visit(&x.Left, false)
+			visit(&x.Right, false)
+		case *ast.ChainNode:
+			visit(&x.Node, false)
+		case *ast.MemberNode:
+			visit(&x.Node, false)
+			visit(&x.Property, false)
+		case *ast.SliceNode:
+			visit(&x.Node, false)
+			visit(&x.From, false)
+			visit(&x.To, false)
+		case *ast.CallNode:
+			visit(&x.Callee, true)
+			for i := range x.Arguments {
+				visit(&x.Arguments[i], false)
+			}
+		case *ast.BuiltinNode:
+			for i := range x.Arguments {
+				visit(&x.Arguments[i], false)
+			}
+			visit(&x.Map, false)
+		case *ast.PredicateNode:
+			visit(&x.Node, false)
+		case *ast.ConditionalNode:
+			visit(&x.Cond, false)
+			visit(&x.Exp1, false)
+			visit(&x.Exp2, false)
+		case *ast.SequenceNode:
+			for i := range x.Nodes {
+				visit(&x.Nodes[i], false)
+			}
+		case *ast.ArrayNode:
+			for i := range x.Nodes {
+				visit(&x.Nodes[i], false)
+			}
+		case *ast.MapNode:
+			for i := range x.Pairs {
+				visit(&x.Pairs[i], false)
+			}
+		case *ast.PairNode:
+			visit(&x.Key, false)
+			visit(&x.Value, false)
+		}
+	}
+	visit(root, false)
+	vars := map[string]string{}
+	var order []string
+	for _, n := range refs {
+		name := (*n).(*ast.IdentifierNode).Value
+		if declared[name] || count[name] < 2 {
+			continue
+		}
+		v, ok := vars[name]
+		if !ok {
+			v = "\x00v" + strconv.Itoa(len(vars))
+			vars[name] = v
+			order = append(order, name)
+		}
+		id := &ast.IdentifierNode{Value: v}
+		id.SetLocation((*n).Location())
+		if nt := (*n).Nature(); nt != nil {
+			id.SetNature(*nt)
+		}
+		*n = id
+	}
+	for i := len(order) - 1; i >= 0; i-- {
+		val := &ast.IdentifierNode{Value: order[i]}
+		decl := &ast.VariableDeclaratorNode{Name: vars[order[i]], Value: val, Expr: *root}
+		if nt := (*root).Nature(); nt != nil {
+			decl.SetNature(*nt)
+		}
+		*root = decl
+	}
 }

@@ -115,7 +115,9 @@ type Contract struct {
 	evVer   valueExpr
 	evTime  valueExpr
 	steps   []*step
-	meta    []byte // `{"contract":"<domain>","version":"<version>","processedAt":"` (JSON)
+	// metaDomain and metaVersion are Domain and Version boxed once for the metadata step.
+	metaDomain  any
+	metaVersion any
 	limits  jsonx.Limits
 	hasHash bool
 	salt    string

@@ -108,19 +108,19 @@ type Contract struct {
 	// Policies are the global policies applied to this contract, in evaluation order.
 	Policies []*Policy
 
-	rules   []*rule
-	all     *vm.Program // every rule combined; nil when there are none
-	pk      valueExpr
-	evType  valueExpr
-	evVer   valueExpr
-	evTime  valueExpr
-	steps   []*step
+	rules  []*rule
+	all    *vm.Program // every rule combined; nil when there are none
+	pk     valueExpr
+	evType valueExpr
+	evVer  valueExpr
+	evTime valueExpr
+	steps  []*step
 	// metaDomain and metaVersion are Domain and Version boxed once for the metadata step.
 	metaDomain  any
 	metaVersion any
-	limits  jsonx.Limits
-	hasHash bool
-	salt    string
+	limits      jsonx.Limits
+	hasHash     bool
+	salt        string
 }
 
 // RuleNames returns the names of every rule the contract evaluates, in evaluation order:

@@ -154,6 +154,10 @@ func (m *mapper) library(q *Quality, place, acc, base string, explicit bool, lab
 			return nil
 		}
 	}
+	if _, _, err := brokenWhen("x", q.Operator, q.Operand.V); err != nil && q.Metric != "duplicateValues" {
+		m.errorf(pos, "%s: %v", label, err)
+		return nil
+	}
 	threshold := fmt.Sprintf("%s %s", q.Operator, renderJSON(q.Operand.V))
 	if percent {
 		threshold += " percent"

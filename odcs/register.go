@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/meshgate/meshgate/rules"
 )
@@ -134,4 +135,42 @@ func toErrorList(err error, file string) rules.ErrorList {
 		out = append(out, &rules.Error{File: p.File, Line: p.Line, Col: p.Col, Msg: p.Msg})
 	}
 	return out
+}
+
+// FromSet returns the ODCS contracts of a loaded set (active and shadow), mapped again
+// from their files to recover what the rules engine does not keep (the aggregates).
+func FromSet(set *rules.Set) ([]*Contract, error) {
+	var out []*Contract
+	for _, rc := range append(append([]*rules.Contract{}, set.Contracts()...), set.Shadows()...) {
+		if rc.Spec.Format != "odcs" {
+			continue
+		}
+		var (
+			c   *Contract
+			err error
+		)
+		if b := bindingOf(rc.Spec); b != "" {
+			c, err = LoadBinding(b)
+		} else {
+			var doc *Document
+			if doc, err = LoadFile(rc.Spec.File); err == nil {
+				c, err = Build(doc, nil)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// bindingOf returns the binding file a spec was read through, or "".
+func bindingOf(sp *rules.Spec) string {
+	for f := range sp.Includes {
+		if strings.HasSuffix(f, BindingSuffix) {
+			return f
+		}
+	}
+	return ""
 }

@@ -126,7 +126,28 @@
 //
 // # Fixtures
 //
-// Files named *.test.yaml next to the contracts hold cases (input event, expected outcome,
-// exact failing rules, decode reason, expected output fields). [RunFixtures] runs them and
-// computes rule coverage; `meshgate test` prints the report.
+// Files named *.test.yaml next to the contracts hold cases; [RunFixtures] runs them with the
+// contract they name and computes rule coverage (a rule is covered when some case applies it
+// and it passes, and some case makes it fail); `meshgate test` prints the report.
+//
+//	contract: orders                 # domain; stage: shadow selects the shadow contract
+//	now: 2025-01-15T12:00:00Z        # judging time (freshness, metadata); default: the wall clock
+//	partitionKey: k1                 # input partition key (optional)
+//	cases:
+//	  - name: valid order passes
+//	    event: &order {order_id: "...", total: 10.5}   # a YAML mapping, rendered as JSON in order
+//	    expect: pass                 # pass | warn | quarantine
+//	    failures: []                 # the exact set of failing rules (optional)
+//	    enriched: {region: EU, _meta.version: 2.1.0}   # expected output values by dotted path
+//	    absent: [payment.card_number]                  # paths the output must not have
+//	  - name: negative total
+//	    event: *order                # reuse an event and state only the difference:
+//	    with: {total: -1, payment.method: cash}        #   set values by dotted path
+//	    without: [order_id]                            #   remove members
+//	    expect: quarantine
+//	    failures: [total.minimum, total_matches_items]
+//	  - name: duplicate keys
+//	    raw: '{"a":1,"a":2}'         # exact bytes instead of event:
+//	    decode: duplicate_key        # expected decode failure (implies expect: quarantine)
+//
 package rules

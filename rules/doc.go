@@ -149,5 +149,4 @@
 //	  - name: duplicate keys
 //	    raw: '{"a":1,"a":2}'         # exact bytes instead of event:
 //	    decode: duplicate_key        # expected decode failure (implies expect: quarantine)
-//
 package rules

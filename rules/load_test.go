@@ -2,7 +2,9 @@ package rules
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -214,5 +216,20 @@ testdata/broken/fixtures/orders.test.yaml:19:13: expect must be pass, warn or qu
 				t.Errorf("errors differ\n--- got\n%s\n--- want\n%s", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestNodeBudget(t *testing.T) {
+	dir := t.TempDir()
+	src := "domain: a\nversion: 1.0.0\nrules:\n  - name: big\n    check: " + strings.Repeat("x + ", 20) + "x > 0\n"
+	if err := os.WriteFile(filepath.Join(dir, "a.yaml"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(dir, Options{MaxNodes: 30})
+	if err == nil || !strings.Contains(err.Error(), `a.yaml:5:`) || !strings.Contains(err.Error(), `rule "big" check: compilation failed: expression exceeds maximum allowed nodes`) {
+		t.Errorf("over budget: %v", err)
+	}
+	if _, err := Load(dir, Options{MaxNodes: 100}); err != nil {
+		t.Errorf("within budget: %v", err)
 	}
 }

@@ -303,9 +303,9 @@ func (e *env) waitOutput(n int, timeout time.Duration, streams ...string) output
 // It returns how many records were seen more than once (and how many extra copies).
 func ledgerCheck(t *testing.T, sents []sent, o output) (dupRecords, extraCopies int) {
 	t.Helper()
-	type key struct {
-		seq string
-		sub int64
+	type key struct { // sequence numbers are unique per shard only
+		stream, shard, seq string
+		sub                int64
 	}
 	curatedByID := map[string]int{}
 	for _, recs := range o.curated {
@@ -315,11 +315,11 @@ func ledgerCheck(t *testing.T, sents []sent, o output) (dupRecords, extraCopies 
 	}
 	quarantinedBySeq := map[key]int{}
 	for _, q := range o.quarantined {
-		quarantinedBySeq[key{q.SequenceNumber, q.SubSequence}]++
+		quarantinedBySeq[key{q.Stream, q.Shard, q.SequenceNumber, q.SubSequence}]++
 	}
 	missing := 0
 	for _, s := range sents {
-		q := quarantinedBySeq[key{s.seq, s.sub}]
+		q := quarantinedBySeq[key{s.rec.Stream, s.shard, s.seq, s.sub}]
 		c := 0
 		if s.rec.Outcome != gen.OutcomeQuarantined {
 			var ev struct {

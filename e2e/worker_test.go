@@ -51,13 +51,13 @@ func TestRoutesEveryEventWithItsVerdict(t *testing.T) {
 		matched int
 	}
 	var all []*want
-	bySeq := map[string]*want{} // "seq#sub"
+	bySeq := map[string]*want{} // "stream/shard/seq#sub": sequence numbers are unique per shard only
 	goodByID := map[string]*want{}
 	wantCurated := map[string]int{}
 	for _, s := range sents {
 		w := &want{s: s}
 		all = append(all, w)
-		bySeq[fmt.Sprint(s.seq, "#", s.sub)] = w
+		bySeq[fmt.Sprint(s.rec.Stream, "/", s.shard, "/", s.seq, "#", s.sub)] = w
 		if s.rec.Outcome != gen.OutcomeQuarantined {
 			var ev map[string]any
 			if err := json.Unmarshal(s.rec.Data, &ev); err != nil {
@@ -91,7 +91,7 @@ func TestRoutesEveryEventWithItsVerdict(t *testing.T) {
 		t.Errorf("%d records quarantined, want %d", len(o.quarantined), wantQuarantined)
 	}
 	for _, q := range o.quarantined {
-		w := bySeq[fmt.Sprint(q.SequenceNumber, "#", q.SubSequence)]
+		w := bySeq[fmt.Sprint(q.Stream, "/", q.Shard, "/", q.SequenceNumber, "#", q.SubSequence)]
 		if w == nil || w.s.rec.Outcome != gen.OutcomeQuarantined || string(q.Payload) != string(w.s.rec.Data) {
 			t.Errorf("unexpected quarantine record at %s (%s, %v)", q.SequenceNumber, q.Reason, q.Failures)
 			continue
@@ -417,4 +417,44 @@ func TestJudgesKPLAggregatedRecordsIndividually(t *testing.T) {
 	if o.total() != len(sents) {
 		t.Errorf("%d routed for %d user records", o.total(), len(sents))
 	}
+}
+
+// TestRestartsUnderTheSameWorkerIDAfterAKill kills the worker (kill -9) and starts it again at
+// once under the same worker id, as an orchestrator restarting a pod with a stable name does.
+// Its old rows still name it as owner with unexpired leases; it must take them back at once
+// (the library alone would skip them as "already owned") and lose nothing.
+func TestRestartsUnderTheSameWorkerIDAfterAKill(t *testing.T) {
+	e := newEnv(t, map[string]int32{"orders-raw": 3, "orders-curated": 1})
+	cfg := e.workerConfig("w", "e2e-restart", []string{"orders-raw"}, "")
+	const table = "e2e-restart"
+	recs := events(t, gen.DomainOrders, 1500, 0.1, 0.02, 51)
+	w := e.startWorker("pod-0", cfg)
+	waitFor(t, 30*time.Second, "pod-0 to own 3 shards", func() bool { return count(e.leaseOwners(table), "pod-0") == 3 })
+	sents := e.put("orders-raw", recs[:750])
+	e.waitOutput(300, time.Minute, "orders-curated")
+	w.signal(syscall.SIGKILL, 5*time.Second)
+
+	e.startWorker("pod-0", cfg)
+	took := waitFor(t, 20*time.Second, "the restarted pod-0 to hold 3 live leases", func() bool {
+		return count(e.leaseOwners(table), "pod-0") == 3 && strings.Count(readLogs(t, e.dir, "pod-0"), `"msg":"lease acquired"`) >= 6
+	})
+	t.Logf("restarted worker re-acquired its 3 shards %v after start (failoverTime 3s)", took.Round(10*time.Millisecond))
+	sents = append(sents, e.put("orders-raw", recs[750:])...)
+	o := e.waitOutput(len(sents), time.Minute, "orders-curated")
+	time.Sleep(500 * time.Millisecond)
+	o = e.output("orders-curated")
+	dups, extra := ledgerCheck(t, sents, o)
+	t.Logf("%d records put, %d routed, %d seen twice (%d extra copies) after kill -9", len(sents), o.total(), dups, extra)
+}
+
+// readLogs concatenates the logs of every process of worker id started in dir.
+func readLogs(t *testing.T, dir, id string) string {
+	t.Helper()
+	paths, _ := filepath.Glob(filepath.Join(dir, id+"-*.log"))
+	var sb strings.Builder
+	for _, p := range paths {
+		data, _ := os.ReadFile(p)
+		sb.Write(data)
+	}
+	return sb.String()
 }

@@ -34,9 +34,12 @@ package processor
 //     jittered ±50 %), so a fresh worker needs minutes to own its shards. We default the
 //     interval to 1 s (config kcl.shardSyncInterval); a ShardSyncIntervalMillis of 0 would
 //     panic in crypto/rand, config rejects it.
-//  5. After a restart under the same worker id the library skips shards whose row still names
-//     it ("already owner") and never re-acquires them. checkpoint.Store reports such rows as
-//     unowned, so they are acquired again at once.
+//  5. After a restart under the same worker id (a pod with a stable name, a crash and
+//     restart) the library's lease sync (with lease stealing) marks every row that still names
+//     this worker as already owned; the shard loop skips those shards and, taking one lease per
+//     iteration, never re-acquires the others. checkpoint.Store reports rows naming this worker
+//     without a lease it holds as unowned, so they are acquired again at once
+//     (e2e TestRestartsUnderTheSameWorkerIDAfterAKill).
 //  6. De-aggregation of KPL records loses the sub-sequence number, drops the WHOLE GetRecords
 //     batch (never passed to ProcessRecords, so a later checkpoint skips it) when one aggregate
 //     has a valid digest but bad protobuf, and panics (crashing the process, over and over on

@@ -159,15 +159,15 @@ func TestMutatedDocumentsAgree(t *testing.T) {
 var indexRE = regexp.MustCompile(`\[\d+\]`)
 
 // addStride says which key insertions run: every one with MESHGATE_ODCS_CORPUS=full,
-// every 3rd by default, every 10th with -short. Removals and replacements always run.
+// every 5th by default, every 15th with -short. Removals and replacements always run.
 func addStride() int {
 	switch {
 	case os.Getenv("MESHGATE_ODCS_CORPUS") == "full":
 		return 1
 	case testing.Short():
-		return 10
+		return 15
 	}
-	return 3
+	return 5
 }
 
 type mutant struct {

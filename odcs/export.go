@@ -53,6 +53,15 @@ func Export(sp *rules.Spec, dir, base string) (*Exported, error) {
 	return &Exported{Doc: doc, Document: out.Bytes(), Binding: binding}, nil
 }
 
+// Encode renders a document as YAML.
+func Encode(doc *Document) ([]byte, error) {
+	var b bytes.Buffer
+	if err := encodeYAML(&b, doc); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
 func encodeYAML(w *bytes.Buffer, v any) error {
 	enc := yaml.NewEncoder(w)
 	enc.SetIndent(2)

@@ -81,7 +81,14 @@ func loadBound(file string, data []byte) (*Contract, []byte, error) {
 		docData, err = os.ReadFile(docFile)
 	}
 	if err != nil {
-		return nil, nil, Problems{{File: file, Pos: at, Msg: fmt.Sprintf("ODCS document %s: %v", docFile, errors.Unwrap(err))}}
+		shown := b.ODCS.Value
+		if shown == "" {
+			shown = filepath.Base(docFile)
+		}
+		if errors.Is(err, os.ErrNotExist) {
+			err = os.ErrNotExist
+		}
+		return nil, nil, Problems{{File: file, Pos: at, Msg: fmt.Sprintf("ODCS document %s: %v", shown, err)}}
 	}
 	doc, err := Decode(docFile, docData)
 	if err != nil {

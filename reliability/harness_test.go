@@ -258,16 +258,16 @@ func (w *worker) tail(n int) string {
 
 // logLine is one JSON log line of the worker.
 type logLine struct {
-	Time    time.Time `json:"time"`
-	Level   string    `json:"level"`
-	Msg     string    `json:"msg"`
-	Shard   string    `json:"shard"`
-	Addr    string    `json:"addr"`
-	Error   string    `json:"error"`
-	Attempt int       `json:"attempt"`
-	Wait    string    `json:"wait"`
-	Parents []string  `json:"parents"`
-	Reason  string    `json:"reason"`
+	Time    time.Time     `json:"time"`
+	Level   string        `json:"level"`
+	Msg     string        `json:"msg"`
+	Shard   string        `json:"shard"`
+	Addr    string        `json:"addr"`
+	Error   string        `json:"error"`
+	Attempt int           `json:"attempt"`
+	Wait    time.Duration `json:"wait"`
+	Parents []string      `json:"parents"`
+	Reason  string        `json:"reason"`
 }
 
 func (w *worker) lines() []logLine {

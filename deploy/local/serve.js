@@ -32,6 +32,24 @@ module.exports = function serve (name, usage, defaults, create) {
   }
 
   const server = create(options)
+  // Both emulators do req.on('error', (err) => { throw err }). Since Node 16 a client that
+  // closes its connection before the answer (a worker killed mid-call, an SDK timeout) makes
+  // the request emit ECONNRESET "aborted", and the rethrow kills the emulator. Drop that one
+  // error; anything else still reaches the emulator's handler.
+  // Test: reliability/emulators_test.go TestEmulatorsSurviveClientsThatGoAway.
+  const handlers = server.listeners('request')
+  server.removeAllListeners('request')
+  server.on('request', (req, res) => {
+    const on = req.on
+    req.on = function (event, fn) {
+      if (event !== 'error') return on.call(this, event, fn)
+      return on.call(this, event, (err) => {
+        if (err && err.code === 'ECONNRESET') return
+        fn(err)
+      })
+    }
+    for (const h of handlers) h.call(server, req, res)
+  })
   server.on('error', (err) => {
     console.error(`${name}: ${err.message}`)
     process.exit(1)

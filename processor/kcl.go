@@ -65,6 +65,13 @@ package processor
 //  12. Rate limiting in the consumer (5 GetRecords/s, 10 MB budget) and the idle sleep are
 //     plain sleeps that ignore shutdown; they bound the stop latency to about a second with
 //     our defaults (idleTimeBetweenReads 1s).
+//  13. The consumer treats every GetRecords error other than throttling as fatal for the shard
+//     (it returns and releases the lease), e.g. ExpiredIteratorException after a sink outage
+//     longer than the iterator's 5 minutes. Harmless here: nothing was checkpointed past the
+//     acknowledged batch, and the shard is re-acquired at the next shard sync and resumes from
+//     its checkpoint.
+//  14. The library has no context anywhere (SDK calls use context.TODO). Our clients bound each
+//     response with a header timeout (awsclient) and the store bounds each DynamoDB call.
 
 import (
 	"context"

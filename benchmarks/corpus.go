@@ -58,18 +58,21 @@ func ExamplesDir() (string, error) {
 	return filepath.Join(root, "examples", "contracts"), nil
 }
 
-// LoadExamples loads the example contracts with the benchmark salt.
-func LoadExamples() (*rules.Set, error) {
-	dir, err := ExamplesDir()
-	if err != nil {
-		return nil, err
+// LoadExamples loads the example contracts with the benchmark salt from dir, or from the main
+// module's examples/contracts when dir is "".
+func LoadExamples(dir string) (*rules.Set, error) {
+	if dir == "" {
+		var err error
+		if dir, err = ExamplesDir(); err != nil {
+			return nil, err
+		}
 	}
 	return rules.Load(dir, rules.Options{HashSalt: Salt})
 }
 
-// Orders returns the example orders contract.
-func Orders() (*rules.Contract, error) {
-	s, err := LoadExamples()
+// Orders returns the orders contract of LoadExamples(dir).
+func Orders(dir string) (*rules.Contract, error) {
+	s, err := LoadExamples(dir)
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,7 @@ import (
 // agreementCorpus is a corpus with every bad kind of the orders domain many times over.
 func agreementCorpus(t *testing.T) ([][]byte, *rules.Contract) {
 	t.Helper()
-	c, err := Orders()
+	c, err := Orders("")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,8 @@ const (
 
 // EngineConfig configures EngineReport.
 type EngineConfig struct {
+	// Contracts is the examples directory ("" finds the main module's examples/contracts).
+	Contracts string
 	// Records in the corpus (default 5000), judged once per engine per round.
 	Records int
 	// Rounds of measurement (default 7). Each round measures every engine once, in rotating
@@ -57,7 +59,7 @@ func EngineReport(w io.Writer, cfg EngineConfig) (*EngineResult, error) {
 	prev := runtime.GOMAXPROCS(1)
 	defer runtime.GOMAXPROCS(prev)
 
-	c, err := Orders()
+	c, err := Orders(cfg.Contracts)
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ func runEngine(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("engine", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg := benchmarks.EngineConfig{}
+	fs.StringVar(&cfg.Contracts, "contracts", "", "examples directory (default: the module's examples/contracts)")
 	fs.IntVar(&cfg.Records, "records", 5000, "records in the corpus")
 	fs.IntVar(&cfg.Rounds, "rounds", 7, "measurement rounds")
 	fs.Uint64Var(&cfg.Seed, "seed", benchmarks.DefaultSeed, "corpus seed")

@@ -8,6 +8,7 @@ package reliability
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
 	"errors"
 	"fmt"
 	"math/big"
@@ -472,10 +473,7 @@ func TestResharding(t *testing.T) {
 	s := newScenario(t, "resharding", 106, scenarioOptions{rawShards: 4, curatedShards: 2})
 	cfg := s.config("")
 	next := s.generator(0.05, 0)
-	keys := make([]string, 24)
-	for i := range keys {
-		keys[i] = fmt.Sprintf("C%07d", 1000+i)
-	}
+	keys := spreadKeys(4)
 	n := 0
 	keyed := func() Message {
 		m := next()
@@ -567,13 +565,47 @@ func TestResharding(t *testing.T) {
 	if children != 5 {
 		t.Errorf("%d child shards, want 5 (2 splits, 1 merge)", children)
 	}
+	shardsOf := map[string]map[string]bool{}
+	for _, e := range s.ledger.Entries() {
+		if shardsOf[e.PartitionKey] == nil {
+			shardsOf[e.PartitionKey] = map[string]bool{}
+		}
+		shardsOf[e.PartitionKey][e.Shard] = true
+	}
+	across := 0
+	for _, sh := range shardsOf {
+		if len(sh) > 1 {
+			across++
+		}
+	}
+	if across < len(keys)/2 {
+		t.Errorf("only %d of %d keys have records on both sides of a split or merge", across, len(keys))
+	}
 	if bad := CheckOrder(s.ledger.Entries(), curated, Options{}); len(bad) > 0 {
 		t.Errorf("%d keys out of order on the curated stream:\n%s", len(bad), strings.Join(bad[:min(5, len(bad))], "\n"))
 	}
 	if r.Duplicates() != 0 {
 		t.Errorf("%d duplicates with healthy sinks and no crash", r.Duplicates())
 	}
-	s.finish(r, recover, fmt.Sprintf("2 splits + 1 merge, 2 workers; %d keys in order", len(keys)))
+	s.finish(r, recover, fmt.Sprintf("2 splits + 1 merge, 2 workers; %d keys across parent and child, in order", across))
+}
+
+// spreadKeys returns customer ids whose partition-key hashes (MD5, as Kinesis maps them)
+// fall perNth into each eighth of the hash key space, so that every shard, parent or child,
+// of the resharded stream carries several keys.
+func spreadKeys(perNth int) []string {
+	var keys []string
+	count := make([]int, 8)
+	for i := 0; len(keys) < 8*perNth; i++ {
+		key := fmt.Sprintf("C%07d", 1000+i)
+		sum := md5.Sum([]byte(key))
+		eighth := sum[0] >> 5
+		if count[eighth] < perNth {
+			count[eighth]++
+			keys = append(keys, key)
+		}
+	}
+	return keys
 }
 
 func listShards(t *testing.T, ctx context.Context, kin *kinesis.Client, stream string) []ktypes.Shard {

@@ -34,14 +34,18 @@ type Config struct {
 	WorkerID string `yaml:"workerID"`
 	// Contracts is the directory of contracts, policies and fixtures. A relative path in
 	// the file is relative to the file's directory; one from MESHGATE_CONTRACTS is relative
-	// to the working directory.
-	Contracts  string     `yaml:"contracts"`
-	Streams    []Stream   `yaml:"streams"`
-	Quarantine Quarantine `yaml:"quarantine"`
-	Endpoints  Endpoints  `yaml:"endpoints"`
-	KCL        KCL        `yaml:"kcl"`
-	HTTP       HTTP       `yaml:"http"`
-	Log        Log        `yaml:"log"`
+	// to the working directory. An s3://bucket/prefix URI reads them from S3 instead.
+	Contracts string `yaml:"contracts"`
+	// ContractsReload is how often the worker checks the contracts for changes (file sizes
+	// and times of a directory, ETags of an S3 prefix) and hot-reloads them; 0 disables the
+	// polling (SIGHUP still reloads). See docs/contracts-lifecycle.md.
+	ContractsReload Duration   `yaml:"contractsReload"`
+	Streams         []Stream   `yaml:"streams"`
+	Quarantine      Quarantine `yaml:"quarantine"`
+	Endpoints       Endpoints  `yaml:"endpoints"`
+	KCL             KCL        `yaml:"kcl"`
+	HTTP            HTTP       `yaml:"http"`
+	Log             Log        `yaml:"log"`
 	// ShutdownGrace bounds a graceful stop: finish the batches in flight, checkpoint what
 	// the sinks acknowledged, release the leases. Keep it below the orchestrator's kill
 	// timeout (ECS: 30 s, Kubernetes: terminationGracePeriodSeconds).
@@ -119,7 +123,9 @@ func Default() Config {
 	return Config{
 		Application: "meshgate",
 		Contracts:   "./contracts",
-		Quarantine:  Quarantine{Prefix: "quarantine"},
+		// Polling a directory's stats (or one S3 listing) every 10 s costs nothing.
+		ContractsReload: Duration(10 * time.Second),
+		Quarantine:      Quarantine{Prefix: "quarantine"},
 		KCL: KCL{
 			InitialPosition:      TrimHorizon,
 			MaxRecords:           1000,

@@ -26,6 +26,7 @@ application: shop-gate
 region: eu-central-1
 workerID: pod-7
 contracts: ../contracts
+contractsReload: 30s
 streams:
   - name: orders-raw
     contract: orders
@@ -51,7 +52,7 @@ shutdownGrace: 20s
 	}
 	want := &Config{
 		Application: "shop-gate", Region: "eu-central-1", WorkerID: "pod-7",
-		Contracts: "/etc/contracts",
+		Contracts: "/etc/contracts", ContractsReload: Duration(30 * time.Second),
 		Streams: []Stream{
 			{Name: "orders-raw", Contract: "orders", Curated: "orders-curated"},
 			{Name: "customers-raw"},
@@ -98,6 +99,7 @@ func TestEnvOverrides(t *testing.T) {
 		"AWS_REGION":                           "ignored-when-region-set",
 		"MESHGATE_WORKER_ID":                   "w-env",
 		"MESHGATE_CONTRACTS":                   "rel/contracts",
+		"MESHGATE_CONTRACTS_RELOAD":            "0s",
 		"MESHGATE_STREAMS":                     "a-raw, b-raw,",
 		"MESHGATE_QUARANTINE_BUCKET":           "env-bucket",
 		"MESHGATE_QUARANTINE_PREFIX":           "envq",
@@ -178,7 +180,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown top-level key",
 			src:  minimal + "shards: 4\n",
-			want: "w.yaml:5:1: shards: unknown field (known: application, contracts, endpoints, http, kcl, log, quarantine, region, shutdownGrace, streams, workerID)",
+			want: "w.yaml:5:1: shards: unknown field (known: application, contracts, contractsReload, endpoints, http, kcl, log, quarantine, region, shutdownGrace, streams, workerID)",
 		},
 		{
 			name: "unknown nested key",
@@ -345,4 +347,17 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("accepted a config without required values: %+v", c)
 		}
 	})
+}
+
+func TestContractsFromS3AreNotRelative(t *testing.T) {
+	c, err := Parse("/etc/meshgate/w.yaml", []byte(minimal+"contracts: s3://contracts-bucket/prod\ncontractsReload: 1m\n"), envMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Contracts != "s3://contracts-bucket/prod" || c.ContractsReload.D() != time.Minute {
+		t.Errorf("contracts %q every %v", c.Contracts, c.ContractsReload)
+	}
+	if _, err := Parse("w.yaml", []byte(minimal+"contractsReload: -1s\n"), envMap(nil)); err == nil || !strings.Contains(err.Error(), "contractsReload: must not be negative") {
+		t.Errorf("negative interval: %v", err)
+	}
 }

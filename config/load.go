@@ -75,7 +75,7 @@ func Parse(file string, data []byte, env Env) (*Config, error) {
 		if len(d.errs) > 0 {
 			return nil, d.errs
 		}
-		if c.Contracts != "" && !filepath.IsAbs(c.Contracts) && file != "" {
+		if c.Contracts != "" && !filepath.IsAbs(c.Contracts) && !strings.HasPrefix(c.Contracts, "s3://") && file != "" {
 			c.Contracts = filepath.Join(filepath.Dir(file), c.Contracts)
 		}
 	}
@@ -154,6 +154,7 @@ var envVars = []envVar{
 	{"MESHGATE_REGION", "region", str(func(c *Config) *string { return &c.Region })},
 	{"MESHGATE_WORKER_ID", "workerID", str(func(c *Config) *string { return &c.WorkerID })},
 	{"MESHGATE_CONTRACTS", "contracts", str(func(c *Config) *string { return &c.Contracts })},
+	{"MESHGATE_CONTRACTS_RELOAD", "contractsReload", duration(func(c *Config) *Duration { return &c.ContractsReload })},
 	{"MESHGATE_STREAMS", "streams", func(c *Config, v string) error {
 		c.Streams = nil
 		for _, name := range strings.Split(v, ",") {
@@ -250,6 +251,9 @@ func (d *decoder) check(c *Config) {
 	}
 	if c.Contracts == "" {
 		d.problem("contracts", "required: the directory of contracts")
+	}
+	if c.ContractsReload < 0 {
+		d.problem("contractsReload", "must not be negative (0 disables polling)")
 	}
 	if len(c.Streams) == 0 {
 		d.problem("streams", "at least one source stream is required (or MESHGATE_STREAMS)")

@@ -136,6 +136,20 @@ func New(cfg *config.Config, deps Deps) (*Worker, error) {
 	return w, nil
 }
 
+// CheckSet reports every configured stream that set leaves without an active contract or
+// a curated stream (the checks New makes). A contract reload is refused when it fails, so
+// that a set which would quarantine a whole stream as no_contract never replaces one that
+// judges it.
+func CheckSet(cfg *config.Config, set *rules.Set) error {
+	var problems []error
+	for _, sc := range cfg.Streams {
+		if err := checkStream(set, sc); err != nil {
+			problems = append(problems, err)
+		}
+	}
+	return errors.Join(problems...)
+}
+
 // checkStream makes sure a contract judges the stream and names a curated stream.
 func checkStream(set *rules.Set, sc config.Stream) error {
 	var c *rules.Contract

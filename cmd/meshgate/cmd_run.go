@@ -16,6 +16,7 @@ import (
 	"github.com/meshgate/meshgate/admin"
 	"github.com/meshgate/meshgate/awsclient"
 	"github.com/meshgate/meshgate/config"
+	"github.com/meshgate/meshgate/logging"
 	"github.com/meshgate/meshgate/metrics"
 	"github.com/meshgate/meshgate/processor"
 	"github.com/meshgate/meshgate/rules"
@@ -54,7 +55,12 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "meshgate run: invalid configuration:\n%v\n", err)
 		return 2
 	}
-	log := newLogger(stderr, cfg.Log.Level)
+	// logging.New keeps record payloads out of every level above debug (they may hold PII).
+	log, err := logging.New(stderr, cfg.Log.Level)
+	if err != nil {
+		fmt.Fprintf(stderr, "meshgate run: invalid configuration: log.level: %v\n", err)
+		return 2
+	}
 	log.Info("meshgate starting", slog.String("version", version), slog.String("application", cfg.Application),
 		slog.String("worker", cfg.WorkerID), slog.String("region", cfg.Region))
 
@@ -125,13 +131,4 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	log.Info("meshgate stopped", slog.Duration("uptime", time.Since(began)))
 	return 0
-}
-
-// newLogger is the JSON logger on w at level (debug, info, warn, error).
-func newLogger(w io.Writer, level string) *slog.Logger {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		l = slog.LevelInfo
-	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
 }

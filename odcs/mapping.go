@@ -3,6 +3,7 @@ package odcs
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -125,7 +126,7 @@ func (m *mapper) build() *Contract {
 	s.Stage = b.Stage
 	s.PartitionKey = b.PartitionKey
 	s.Event = b.Event
-	s.Lookups = b.Lookups
+	s.Lookups = m.lookups()
 	s.Enrich = b.Enrich
 	m.window = b.Window
 	if m.window == 0 {
@@ -169,6 +170,25 @@ func (m *mapper) build() *Contract {
 	s.Rules = m.extra
 	c.Aggregates = m.aggs
 	return c
+}
+
+// lookups returns the binding's lookup tables with their files relative to the document,
+// which is what the engine resolves them against (the binding names them relative to
+// itself, and may live in another directory than the document).
+func (m *mapper) lookups() []rules.SpecLookup {
+	out := make([]rules.SpecLookup, 0, len(m.b.Lookups))
+	for _, l := range m.b.Lookups {
+		if f := l.File.Value; f != "" && !filepath.IsAbs(f) && m.b.File != "" {
+			abs := filepath.Join(filepath.Dir(m.b.File), f)
+			if rel, err := filepath.Rel(filepath.Dir(m.doc.File), abs); err == nil {
+				l.File.Value = rel
+			} else {
+				l.File.Value = abs
+			}
+		}
+		out = append(out, l)
+	}
+	return out
 }
 
 func baseName(p string) string {

@@ -471,3 +471,22 @@ func TestBindingDefaultsAndOverrides(t *testing.T) {
 		t.Fatal("changing the binding did not change the contract hash")
 	}
 }
+
+// A binding may name a document outside the contracts directory (a team's repository
+// checked out beside it); its lookup files stay relative to the binding.
+func TestBindingInAnotherDirectory(t *testing.T) {
+	doc := bound + "      - {name: country, logicalType: string}\n"
+	_, dir, _ := loadDir(t, map[string]string{
+		"team/t.odcs.yaml":          doc,
+		"contracts/t.meshgate.yaml": "odcs: ../team/t.odcs.yaml\nlookups:\n  regions: {file: regions.csv, key: code, value: region}\nenrich:\n  - set: region\n    value: lookup(\"regions\", country)\n",
+		"contracts/regions.csv":     "code,region\nDE,EU\n",
+	})
+	set, err := rules.Load(filepath.Join(dir, "contracts"), rules.Options{HashSalt: rules.TestSalt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := rules.NewEvaluator().Judge(set.ByDomain("t"), rules.Input{Data: []byte(`{"country":"DE"}`), Now: time.Now()})
+	if v.Outcome != rules.Passed || !strings.Contains(string(v.Output), `"region":"EU"`) {
+		t.Fatalf("verdict %v output %s", v.Outcome, v.Output)
+	}
+}

@@ -92,7 +92,8 @@ type Object struct {
 	Records []quarantine.Record
 }
 
-// ReadQuarantine reads and decodes every object under prefix in bucket, in key order.
+// ReadQuarantine reads and decodes every quarantine object under prefix in bucket, in key
+// order (shadow samples and replay manifests are skipped: quarantine.IsRecordObject).
 func ReadQuarantine(ctx context.Context, c S3API, bucket, prefix string) ([]Object, error) {
 	var keys []string
 	in := &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)}
@@ -102,7 +103,10 @@ func ReadQuarantine(ctx context.Context, c S3API, bucket, prefix string) ([]Obje
 			return nil, fmt.Errorf("list s3://%s/%s: %w", bucket, prefix, err)
 		}
 		for _, o := range out.Contents {
-			keys = append(keys, aws.ToString(o.Key))
+			// Shadow samples and replay manifests share the prefix; they are not records.
+			if key := aws.ToString(o.Key); quarantine.IsRecordObject(key) {
+				keys = append(keys, key)
+			}
 		}
 		if !aws.ToBool(out.IsTruncated) {
 			break

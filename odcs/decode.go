@@ -159,6 +159,10 @@ func (d *nodes) document(n *yaml.Node) *Document {
 	}
 	present := d.object(n, "the document", fs)
 	d.require(n, "the document", present, "version", "apiVersion", "kind", "id", "status")
+	doc.At = make(map[string]Pos, len(present))
+	for k, kn := range present {
+		doc.At[k] = posOf(kn)
+	}
 	return doc
 }
 

@@ -85,7 +85,7 @@ func (m *mapper) note(p rules.Pos, format string, args ...any) {
 	m.spec.Notes = append(m.spec.Notes, rules.Note{Pos: p, Msg: fmt.Sprintf(format, args...)})
 }
 
-// str returns the binding's value when set, else the document's.
+// pick returns the binding's value when set, else the document's.
 func pick(bound rules.Str, docValue string, docPos rules.Pos) rules.Str {
 	if bound.Value != "" {
 		return bound
@@ -103,12 +103,18 @@ func (m *mapper) build() *Contract {
 		c.Binding = nil
 	}
 
-	s.Name = pick(b.Domain, doc.Domain, docPos)
+	at := func(k string) rules.Pos {
+		if p, ok := doc.At[k]; ok {
+			return m.pos(p)
+		}
+		return docPos
+	}
+	s.Name = pick(b.Domain, doc.Domain, at("domain"))
 	if s.Name.Value == "" {
 		m.errorf(docPos, "ODCS document %s names no domain: add domain: to the document or a binding file %s beside it",
 			doc.ID, strings.TrimSuffix(baseName(doc.File), DocumentSuffix)+BindingSuffix)
 	}
-	s.Version = pick(b.Version, doc.Version, docPos)
+	s.Version = pick(b.Version, doc.Version, at("version"))
 	owner := ""
 	if doc.Team != nil {
 		owner = doc.Team.Name
@@ -116,7 +122,7 @@ func (m *mapper) build() *Contract {
 			owner = doc.Team.Members[0].Username
 		}
 	}
-	s.Owner = pick(b.Owner, owner, docPos)
+	s.Owner = pick(b.Owner, owner, at("team"))
 	switch {
 	case doc.Description != nil && doc.Description.Purpose != "":
 		s.Description = doc.Description.Purpose

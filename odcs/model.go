@@ -36,6 +36,9 @@ type Document struct {
 	SLAProperties            []*SLAProperty             `yaml:"slaProperties,omitempty"`
 	CustomProperties         []*CustomProperty          `yaml:"customProperties,omitempty"`
 	ContractCreatedTs        string                     `yaml:"contractCreatedTs,omitempty"`
+
+	// At says where each top-level key was written.
+	At map[string]Pos `yaml:"-"`
 }
 
 // Description is the document's high-level description.

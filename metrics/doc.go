@@ -19,7 +19,7 @@
 //	millis_behind_latest{stream,shard}              contracts_loaded
 //	contract_info{domain,version,hash,stage}        contracts_last_reload_successful
 //	contracts_last_reload_success_timestamp_seconds contract_reloads_total{result}
-//	shadow_divergences_total{domain,rule,direction}
+//	shadow_divergences_total{domain,rule,direction} shadow_samples_total{domain,result}
 //
 // New also registers the Go runtime (go_*) and process (process_*) collectors.
 //

@@ -11,6 +11,9 @@ import (
 // Fixed label values. Sinks and results come from these sets only; New pre-creates the
 // series for every combination so rate() queries and alerts see zeros instead of nothing.
 const (
+	ShadowWritten = "written" // shadow_samples_total: samples in an object S3 acknowledged
+	ShadowFailed  = "failed"  // shadow_samples_total: samples dropped because the write failed
+
 	SinkKinesis = "kinesis" // the curated-stream sink (PutRecords)
 	SinkS3      = "s3"      // the quarantine sink (PutObject)
 
@@ -48,6 +51,7 @@ type Metrics struct {
 	ReloadLastSuccessTime prometheus.Gauge       // unix seconds
 	Reloads               *prometheus.CounterVec // result (ok|error)
 	ShadowDivergences     *prometheus.CounterVec // domain, rule, direction (would_quarantine|would_pass)
+	ShadowSamples         *prometheus.CounterVec // domain, result (written|failed)
 }
 
 // New creates the collectors and registers them on reg, together with the Go runtime and
@@ -121,12 +125,15 @@ func New(reg prometheus.Registerer) *Metrics {
 		ShadowDivergences: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "meshgate_shadow_divergences_total", Help: "Events a shadow contract judged differently from the active one.",
 		}, []string{"domain", "rule", "direction"}),
+		ShadowSamples: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "meshgate_shadow_samples_total", Help: "Sampled shadow divergences written to the quarantine bucket for review (written) or lost to a failed write (failed).",
+		}, []string{"domain", "result"}),
 	}
 	reg.MustRegister(m.RecordsIn, m.RecordsPassed, m.RecordsWarned, m.RecordsQuarantined, m.RuleFailures,
 		m.DecodeFailures, m.SinkRequests, m.SinkFailedEntries, m.SinkRetries, m.SinkDuration,
 		m.BatchDuration, m.CheckpointLastSuccess, m.Checkpoints, m.LeasesHeld, m.MillisBehindLatest,
 		m.ContractsLoaded, m.ContractInfo, m.ReloadSuccessful, m.ReloadLastSuccessTime, m.Reloads,
-		m.ShadowDivergences)
+		m.ShadowDivergences, m.ShadowSamples)
 	for _, c := range []prometheus.Collector{
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

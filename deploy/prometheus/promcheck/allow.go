@@ -9,4 +9,5 @@ var NoDataInHealthyRun = map[string]string{
 	// Without a shadow (candidate) contract no event is judged twice and the counter has
 	// no series. (The end-to-end check deploys shadow contracts to prove this panel.)
 	"Shadow contract divergences/A": "no shadow contract deployed",
+	"Shadow contract divergences/B": "no shadow contract deployed",
 }

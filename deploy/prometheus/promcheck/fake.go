@@ -64,6 +64,7 @@ func Simulate(ctx context.Context, m *metrics.Metrics, worker string, tick time.
 				}
 				if rng.IntN(4) == 0 {
 					m.ShadowDivergences.WithLabelValues(s.domain, s.rules[0].Name, "would_quarantine").Inc()
+					m.ShadowSamples.WithLabelValues(s.domain, metrics.ShadowWritten).Inc()
 				}
 				for _, sink := range []string{metrics.SinkKinesis, metrics.SinkS3} {
 					m.SinkDuration.WithLabelValues(sink).Observe(0.002 + rng.Float64()*0.05)

@@ -116,6 +116,15 @@ type Stats struct {
 	Ops            map[string]int // requests received per operation
 }
 
+// Exchange is one recorded request (see Proxy.Record).
+type Exchange struct {
+	// At is when the proxy received the request, before forwarding it.
+	At      time.Time
+	Op      string
+	Request []byte // the request body (JSON protocols; up to 64 KiB)
+	Status  int    // the status answered (0 when the connection was reset)
+}
+
 // Proxy is a fault-injecting reverse proxy in front of one emulator. Its methods are safe
 // for concurrent use.
 type Proxy struct {
@@ -129,6 +138,8 @@ type Proxy struct {
 	stats  Stats
 	srv    *http.Server // nil while connections are refused
 	closed bool
+	record map[string]bool // operations whose exchanges are recorded
+	trace  []Exchange
 }
 
 type planKey struct{}
@@ -217,6 +228,27 @@ func (p *Proxy) Stats() Stats {
 	return s
 }
 
+// Record starts recording the exchanges of the given operations (with their request
+// bodies), for tests that check the order of calls, e.g. that a parent shard's SHARD_END
+// checkpoint was written before its child was read.
+func (p *Proxy) Record(ops ...string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.record == nil {
+		p.record = map[string]bool{}
+	}
+	for _, op := range ops {
+		p.record[op] = true
+	}
+}
+
+// Recorded returns the exchanges recorded so far, in the order they were received.
+func (p *Proxy) Recorded() []Exchange {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.trace)
+}
+
 // Close stops the proxy and closes every connection.
 func (p *Proxy) Close() error {
 	p.mu.Lock()
@@ -264,6 +296,25 @@ type decision struct {
 // ServeHTTP implements http.Handler.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op := operation(r)
+	p.mu.Lock()
+	recording := p.record[op]
+	p.mu.Unlock()
+	if recording {
+		at := time.Now()
+		body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+		if err != nil {
+			http.Error(w, "fault proxy: read request: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), r.Body))
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			p.mu.Lock()
+			p.trace = append(p.trace, Exchange{At: at, Op: op, Request: body, Status: sw.status})
+			p.mu.Unlock()
+		}()
+		w = sw
+	}
 	var body []byte
 	if op == "PutRecords" {
 		var err error
@@ -533,13 +584,32 @@ func requestID() string {
 	return fmt.Sprintf("faultproxy-%08d", reqIDs.n)
 }
 
+// statusWriter remembers the status a handler answered.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController (and Hijack through it) reach the connection.
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
 // resetConn closes the client's connection with a TCP reset, answering nothing.
 func resetConn(w http.ResponseWriter) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		panic(http.ErrAbortHandler)
-	}
-	conn, _, err := hj.Hijack()
+	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		panic(http.ErrAbortHandler)
 	}

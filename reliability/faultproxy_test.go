@@ -200,6 +200,30 @@ func TestProxyInjectsErrorsOnlyForChosenOperations(t *testing.T) {
 	}
 }
 
+func TestProxyRecordsChosenExchanges(t *testing.T) {
+	backend := &fakeKinesis{}
+	srv := httptest.NewServer(backend)
+	defer srv.Close()
+	p := newTestProxy(t, srv.URL)
+	p.Record("PutRecords")
+	body, _ := putRecordsBody(2)
+	postJSON(t, p.URL(), "PutRecords", body)
+	postJSON(t, p.URL(), "GetRecords", map[string]string{})
+	p.Set(Faults{Ops: []string{"PutRecords"}, ErrorRate: 1, Errors: []HTTPError{Throttling}})
+	postJSON(t, p.URL(), "PutRecords", body)
+	xs := p.Recorded()
+	if len(xs) != 2 || xs[0].Op != "PutRecords" || xs[0].Status != 200 || xs[1].Status != 400 || !xs[0].At.Before(xs[1].At) {
+		t.Fatalf("recorded %+v, want the two PutRecords (200, then 400)", xs)
+	}
+	want, _ := json.Marshal(body)
+	if string(xs[0].Request) != string(want) {
+		t.Fatalf("recorded body %s, want %s", xs[0].Request, want)
+	}
+	if len(backend.stored) != 2 {
+		t.Fatalf("the emulator got %d entries, want the 2 of the first call (recording must not eat the body)", len(backend.stored))
+	}
+}
+
 func TestProxyAddsLatency(t *testing.T) {
 	srv := httptest.NewServer(&fakeKinesis{})
 	defer srv.Close()

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -133,6 +134,13 @@ func TestSinkFaults(t *testing.T) {
 	phase("Kinesis 5xx and throttling", 4*time.Second, func() {
 		s.kin.Set(Faults{Ops: []string{"PutRecords"}, ErrorRate: 0.5, Errors: []HTTPError{InternalFailure, ServiceUnavailable, Throttling, ThroughputExceeded}})
 	})
+	phase("GetRecords and DynamoDB throttling", 3*time.Second, func() {
+		s.kin.Set(Faults{Ops: []string{"GetRecords"}, ErrorRate: 0.5, Errors: []HTTPError{ThroughputExceeded}})
+		s.ddb.Set(Faults{ErrorRate: 0.2, Errors: []HTTPError{ThroughputExceeded, InternalFailure}})
+	})
+	if err := s.ddb.Clear(); err != nil {
+		t.Fatal(err)
+	}
 	phase("latency", 3*time.Second, func() {
 		s.kin.Set(Faults{Ops: []string{"PutRecords"}, Latency: 400 * time.Millisecond})
 		s.s3.Set(Faults{Ops: []string{"PutObject"}, Latency: 400 * time.Millisecond})
@@ -182,13 +190,14 @@ func TestSinkFaults(t *testing.T) {
 	stopAll(t, w)
 	r, _ := s.audit(Options{})
 
-	ks, ss := s.kin.Stats(), s.s3.Stats()
-	if ks.FailedEntries == 0 || ks.InjectedErrors == 0 || ss.InjectedErrors == 0 || ss.Ops["PutObject"] == 0 {
-		t.Errorf("faults not exercised: kinesis %+v, s3 %+v", ks, ss)
+	ks, ss, ds := s.kin.Stats(), s.s3.Stats(), s.ddb.Stats()
+	if ks.FailedEntries == 0 || ks.InjectedErrors == 0 || ss.InjectedErrors == 0 || ds.InjectedErrors == 0 || ss.Ops["PutObject"] == 0 {
+		t.Errorf("faults not exercised: kinesis %+v, s3 %+v, dynamodb %+v", ks, ss, ds)
 	}
-	t.Logf("injected: %d PutRecords entries failed, %d Kinesis errors, %d S3 errors; checkpoints frozen during the S3 outage: %v",
-		ks.FailedEntries, ks.InjectedErrors, ss.InjectedErrors, cpAfter)
-	s.finish(r, recover, fmt.Sprintf("%d entries failed, %d+%d 5xx/throttled, latency, S3 down 8s", ks.FailedEntries, ks.InjectedErrors, ss.InjectedErrors))
+	t.Logf("injected: %d PutRecords entries failed, %d Kinesis errors, %d S3 errors, %d DynamoDB errors; checkpoints frozen during the S3 outage: %v",
+		ks.FailedEntries, ks.InjectedErrors, ss.InjectedErrors, ds.InjectedErrors, cpAfter)
+	s.finish(r, recover, fmt.Sprintf("%d entries failed; %d Kinesis, %d S3, %d DynamoDB errors; latency; S3 down 8s",
+		ks.FailedEntries, ks.InjectedErrors, ss.InjectedErrors, ds.InjectedErrors))
 }
 
 // TestPoisonRecords: the hostile corpus mixed into the traffic — every hostile kind of the
@@ -431,8 +440,10 @@ func TestFleet(t *testing.T) {
 		per := owners()
 		return per["w3"] == 0 && per["w1"]+per["w2"] == 8
 	})
-	if takeover > failover+2*syncEvery+time.Second {
-		t.Errorf("w3's %d shards taken over after %v; failover time %v", len(orphaned), takeover, failover)
+	// The dead worker's leases expire at most one failover time after the kill; then each
+	// survivor takes one lease per shard sync (a library limit, quirk 4 in processor/kcl.go).
+	if bound := failover + 4*time.Second; takeover > bound {
+		t.Errorf("w3's %d shards taken over after %v; failover time %v, bound %v", len(orphaned), takeover, failover, bound)
 	}
 	_ = killed
 
@@ -485,6 +496,7 @@ func TestResharding(t *testing.T) {
 		m.PartitionKey = key
 		return m
 	}
+	s.ddb.Record("UpdateItem") // to see when each SHARD_END checkpoint was written
 	tr := s.produce(6000, 10, 100*time.Millisecond, keyed)
 	w1, w2 := s.start("w1", cfg), s.start("w2", cfg)
 	time.Sleep(4 * time.Second)
@@ -519,14 +531,11 @@ func TestResharding(t *testing.T) {
 	// Parents finished, children got traffic, children started after their parents ended.
 	after := listShards(t, ctx, kin, s.raw)
 	cps := s.checkpoints()
-	finished := map[string]time.Time{}
+	finished := shardEndWrites(s.ddb.Recorded())
 	started := map[string][]time.Time{}
 	for _, w := range []*worker{w1, w2} {
 		for _, l := range w.lines() {
-			switch l.Msg {
-			case "shard finished (SHARD_END)":
-				finished[l.Shard] = l.Time
-			case "shard started":
+			if l.Msg == "shard started" {
 				started[l.Shard] = append(started[l.Shard], l.Time)
 			}
 		}
@@ -557,7 +566,7 @@ func TestResharding(t *testing.T) {
 			}
 			for _, st := range started[id] {
 				if f, ok := finished[p]; !ok || st.Before(f) {
-					t.Errorf("child %s started at %s, before its parent %s finished (%v)", id, st.Format(time.StampMilli), p, f.Format(time.StampMilli))
+					t.Errorf("child %s started at %s, before its parent %s's SHARD_END checkpoint was sent (%v)", id, st.Format(time.StampMilli), p, f.Format(time.StampMilli))
 				}
 			}
 		}
@@ -588,6 +597,30 @@ func TestResharding(t *testing.T) {
 		t.Errorf("%d duplicates with healthy sinks and no crash", r.Duplicates())
 	}
 	s.finish(r, recover, fmt.Sprintf("2 splits + 1 merge, 2 workers; %d keys across parent and child, in order", across))
+}
+
+// shardEndWrites returns, per shard, when the first successful UpdateItem writing its
+// SHARD_END checkpoint was sent to DynamoDB (from the proxy's recorded exchanges). A child
+// that reads SHARD_END in the table and then logs "shard started" does so after that.
+func shardEndWrites(xs []Exchange) map[string]time.Time {
+	out := map[string]time.Time{}
+	for _, x := range xs {
+		var req struct {
+			Key                       map[string]map[string]any
+			ExpressionAttributeValues map[string]map[string]any
+		}
+		if x.Status != 200 || json.Unmarshal(x.Request, &req) != nil {
+			continue
+		}
+		cp, _ := req.ExpressionAttributeValues[":cp"]["S"].(string)
+		shard, _ := req.Key["ShardID"]["S"].(string)
+		if cp == checkpoint.ShardEnd && shard != "" {
+			if _, seen := out[shard]; !seen {
+				out[shard] = x.At
+			}
+		}
+	}
+	return out
 }
 
 // spreadKeys returns customer ids whose partition-key hashes (MD5, as Kinesis maps them)

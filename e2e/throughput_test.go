@@ -10,7 +10,7 @@ import (
 )
 
 // TestThroughput measures events/s through the real worker on the emulators: N orders
-// events (10% bad, 2% hostile) are put into a 2-shard stream first, then the worker starts
+// events (10% bad, 2% hostile) are put into a 2-shard stream (MESHGATE_E2E_SHARDS=N: N shards) first, then the worker starts
 // and the clock runs until every record is routed. Off by default (it measures, it does not
 // check much); run it with
 //
@@ -20,7 +20,11 @@ func TestThroughput(t *testing.T) {
 	if n <= 0 {
 		t.Skip("set MESHGATE_E2E_THROUGHPUT=N to measure")
 	}
-	e := newEnv(t, map[string]int32{"orders-raw": 2, "orders-curated": 1})
+	shards := 2 // MESHGATE_E2E_SHARDS overrides (benchmarks/run.sh measures 1 and 4)
+	if s, err := strconv.Atoi(os.Getenv("MESHGATE_E2E_SHARDS")); err == nil && s > 0 {
+		shards = s
+	}
+	e := newEnv(t, map[string]int32{"orders-raw": int32(shards), "orders-curated": 1})
 	cfg := e.workerConfig("w", "e2e-throughput", []string{"orders-raw"}, "")
 	sents := e.put("orders-raw", events(t, gen.DomainOrders, n, 0.1, 0.02, 61))
 	began := time.Now()
@@ -35,8 +39,8 @@ func TestThroughput(t *testing.T) {
 	})
 	o := e.waitOutput(len(sents), 10*time.Minute, "orders-curated")
 	took := time.Since(began)
-	t.Logf("%d records routed %v after worker start (first output after %v): %.0f records/s overall, %.0f records/s after start-up",
-		o.total(), took.Round(time.Millisecond), firstAt.Round(time.Millisecond),
+	t.Logf("%d shard(s): %d records routed %v after worker start (first output after %v): %.0f records/s overall, %.0f records/s after start-up",
+		shards, o.total(), took.Round(time.Millisecond), firstAt.Round(time.Millisecond),
 		float64(o.total())/took.Seconds(), float64(o.total())/(took-firstAt).Seconds())
 	ledgerCheck(t, sents, o) // nothing missing
 

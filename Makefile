@@ -132,3 +132,17 @@ image:
 
 test-deploy: install-local
 	VERSION=$(VERSION) deploy/ci-deploy-checks.sh all
+
+# ---- benchmarks (benchmarks/, see benchmarks/README.md) -------------------------------------------
+# bench:       meshgate check vs the Benthos peer vs the hand-written-Go ceiling (same verdicts
+#              required), the engine vs the naive way, the worker pipeline at 1/8/64 shards; writes
+#              benchmarks/out/report.txt. A few minutes; not part of `make test`.
+# bench-build: CI's guard against rot: builds and vets the peer (its own module, benchmarks/peer),
+#              runs its agreement test, and runs every Go benchmark once (-benchtime=1x).
+.PHONY: bench bench-build
+bench:
+	benchmarks/run.sh
+
+bench-build:
+	cd benchmarks/peer && $(GO) build -o /dev/null . && $(GO) vet . && $(GO) test -count=1 .
+	$(GO) test -run '^$$' -bench . -benchtime=1x ./benchmarks/

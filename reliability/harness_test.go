@@ -268,6 +268,7 @@ type logLine struct {
 	Wait    time.Duration `json:"wait"`
 	Parents []string      `json:"parents"`
 	Reason  string        `json:"reason"`
+	Records int           `json:"records"`
 }
 
 func (w *worker) lines() []logLine {
@@ -566,12 +567,16 @@ func stopAll(t *testing.T, ws ...*worker) {
 	wg.Wait()
 }
 
-func countLines(ls []logLine, msg string) int {
-	n := 0
-	for _, l := range ls {
-		if l.Msg == msg {
-			n++
+// abandoned sums, per shard, the records of batches the workers gave up without checkpoint
+// (lease lost or stop deadline): the only duplicates a run without crashes may have.
+func abandoned(ws ...*worker) map[string]int {
+	out := map[string]int{}
+	for _, w := range ws {
+		for _, l := range w.lines() {
+			if l.Msg == "batch not acknowledged; not checkpointing" {
+				out[l.Shard] += l.Records
+			}
 		}
 	}
-	return n
+	return out
 }

@@ -593,10 +593,15 @@ func TestResharding(t *testing.T) {
 	if bad := CheckOrder(s.ledger.Entries(), curated, Options{}); len(bad) > 0 {
 		t.Errorf("%d keys out of order on the curated stream:\n%s", len(bad), strings.Join(bad[:min(5, len(bad))], "\n"))
 	}
-	if r.Duplicates() != 0 {
-		t.Errorf("%d duplicates with healthy sinks and no crash", r.Duplicates())
+	// Healthy sinks and no crash: duplicates only from batches abandoned when a lease moved
+	// (lease stealing rebalances the children between the two workers).
+	gaveUp := abandoned(w1, w2)
+	for shard, d := range r.DuplicatesByShard {
+		if d > gaveUp[shard] {
+			t.Errorf("shard %s: %d duplicates, but only %d records were in batches abandoned on it", shard, d, gaveUp[shard])
+		}
 	}
-	s.finish(r, recover, fmt.Sprintf("2 splits + 1 merge, 2 workers; %d keys across parent and child, in order", across))
+	s.finish(r, recover, fmt.Sprintf("2 splits + 1 merge, 2 workers; %d keys across parent and child, in order; dups = abandoned batches", across))
 }
 
 // shardEndWrites returns, per shard, when the first successful UpdateItem writing its

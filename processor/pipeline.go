@@ -89,6 +89,10 @@ type PipelineConfig struct {
 	// Logger (default: discard) and Metrics (default: a private registry).
 	Logger  *slog.Logger
 	Metrics *metrics.Metrics
+	// Shadow, when set, receives a sample of the events the domain's shadow contract judges
+	// differently from the active one, once their batch is acknowledged (see ShadowSampler).
+	// Without it divergences are only counted.
+	Shadow *ShadowSampler
 }
 
 // judger is what the pipeline needs from a rules.Evaluator; a seam for tests.
@@ -108,6 +112,7 @@ type Pipeline struct {
 	// Per-batch scratch, reused across batches.
 	curated     []CuratedRecord
 	quarantined []quarantine.Record
+	samples     []quarantine.ShadowSample // at most ShadowSamplesPerBatch
 	tally       tally
 }
 
@@ -207,6 +212,7 @@ func (p *Pipeline) Process(ctx context.Context, b Batch) error {
 		version = c.Version
 	}
 	p.tally.flush(p.cfg.Metrics, p.cfg.Stream, domain, version)
+	p.offerShadow()
 	p.cfg.Metrics.BatchDuration.WithLabelValues(p.cfg.Stream).Observe(time.Since(began).Seconds())
 	p.cfg.Logger.LogAttrs(ctx, slog.LevelDebug, "batch routed",
 		slog.String("stream", p.cfg.Stream), slog.String("shard", p.cfg.Shard),
@@ -261,7 +267,7 @@ func (p *Pipeline) route(bj *batchJudging, rec *Record) {
 		return
 	}
 	if bj.shadow != nil {
-		p.compareShadow(bj, in, &v)
+		p.compareShadow(bj, rec, in, &v)
 	}
 	for i := range v.Violations {
 		p.tally.rule(v.Violations[i].Rule, v.Violations[i].Severity)
@@ -366,6 +372,8 @@ func truncate(s string, n int) string {
 func (p *Pipeline) reset() {
 	p.curated = p.curated[:0]
 	p.quarantined = p.quarantined[:0]
+	clear(p.samples)
+	p.samples = p.samples[:0]
 	p.tally.reset()
 }
 
@@ -378,15 +386,9 @@ func (p *Pipeline) release() {
 
 // compareShadow judges the record with the domain's shadow contract too and counts an
 // outcome that differs from the active contract's in meshgate_shadow_divergences_total,
-// labelled with the rules that make the difference. Routing is unaffected.
-//
-// Design note for sampled shadow objects (a later issue): the divergent records are known
-// here, one at a time, with both verdicts. The plan is to collect them per batch, like the
-// quarantine list, and write a bounded sample (every Nth divergence, at most M per batch) as
-// one object per batch under a "shadow/" prefix with the same deterministic key scheme,
-// through the same QuarantineSink, after the batch's two sinks acknowledged — best effort,
-// never holding back the checkpoint, because shadow output is diagnostics, not data.
-func (p *Pipeline) compareShadow(bj *batchJudging, in rules.Input, active *rules.Verdict) {
+// labelled with the rules that make the difference, and samples the record for the
+// ShadowSampler (shadow.go). Routing is unaffected.
+func (p *Pipeline) compareShadow(bj *batchJudging, rec *Record, in rules.Input, active *rules.Verdict) {
 	sv, err := p.judge(&p.shadow, bj.shadow, in)
 	if err != nil {
 		p.cfg.Logger.LogAttrs(context.Background(), slog.LevelError, "shadow judging panicked",
@@ -401,21 +403,11 @@ func (p *Pipeline) compareShadow(bj *batchJudging, in rules.Input, active *rules
 	if activeQ {
 		direction, from, other = "would_pass", active, &sv
 	}
-	n := 0
-	if from.Decode != nil {
-		p.tally.shadow[shadowKey{FailureDecode, direction}]++
-		n++
+	diff := divergence(from, other)
+	for _, rule := range diff {
+		p.tally.shadow[shadowKey{rule, direction}]++
 	}
-	for i := range from.Violations {
-		v := &from.Violations[i]
-		if v.Severity == rules.SeverityError && !failsAsError(other, v.Rule) {
-			p.tally.shadow[shadowKey{v.Rule, direction}]++
-			n++
-		}
-	}
-	if n == 0 { // e.g. the same rule failed in both, but a different one made the difference
-		p.tally.shadow[shadowKey{"_outcome", direction}]++
-	}
+	p.sampleShadow(bj, rec, direction, diff, active, &sv)
 }
 
 func failsAsError(v *rules.Verdict, rule string) bool {

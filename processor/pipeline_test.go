@@ -618,7 +618,7 @@ func TestCompareShadowWouldPass(t *testing.T) {
 	shadowV := rules.Verdict{Outcome: rules.Warned, Violations: []rules.Violation{{Rule: "shared", Severity: rules.SeverityWarn}}}
 	f.p.newJudger = func() judger { return fixedJudger(shadowV) }
 	set := f.set.Load()
-	f.p.compareShadow(&batchJudging{shadow: set.ByDomain("orders")}, rules.Input{}, &active)
+	f.p.compareShadow(&batchJudging{shadow: set.ByDomain("orders")}, &Record{}, rules.Input{}, &active)
 	f.p.tally.flush(f.m, "orders-raw", "orders", "1.2.0")
 	for _, r := range []string{"strict_rule", "shared"} {
 		if got := counter(t, f.m.ShadowDivergences, "orders", r, "would_pass"); got != 1 {

@@ -78,8 +78,8 @@ func newShadowFixture(t *testing.T, s3c *memS3, perObject int) (*pipelineFixture
 }
 
 const (
-	goodOrder      = `{"customer_id":"C1","email":"anna@example.com","phone":"+4930123","card":"4111111111111111","total":10}`
-	bigTotal       = `{"customer_id":"C2","email":"bert@example.com","phone":"+4930999","card":"4222222222222222","total":5000}`
+	goodOrder = `{"customer_id":"C1","email":"anna@example.com","phone":"+4930123","card":"4111111111111111","total":10}`
+	bigTotal  = `{"customer_id":"C2","email":"bert@example.com","phone":"+4930999","card":"4222222222222222","total":5000}`
 	badEmail  = `{"customer_id":"C3","email":"not-an-email","phone":null,"total":20}`
 	bothFail  = `{"customer_id":"C4","email":"x@example.com","total":-1}`
 	sampleKey = "quarantine/_shadow/orders/dt=2025-06-01/worker-a-20250601T120000.000000000Z.ndjson.gz"

@@ -146,3 +146,19 @@ bench:
 bench-build:
 	cd benchmarks/peer && $(GO) build -o /dev/null . && $(GO) vet . && $(GO) test -count=1 .
 	$(GO) test -run '^$$' -bench . -benchtime=1x ./benchmarks/
+
+# ---- reliability (reliability/, see its package doc) ----------------------------------------------
+# `make reliability` (test-reliability in `make test`): the fault-injection scenarios — kill -9,
+# SIGTERM, sink faults through our fault proxy, poison records, a 3-worker fleet, resharding,
+# contract runtime errors, dependencies down at start — each with the real worker binary on its own
+# emulators, all in parallel, each ending with a ledger audit; then the one-page report table.
+# A plain `go test ./...` skips the scenarios (they need MESHGATE_RELIABILITY=1).
+TEST_SUITES += test-reliability
+RELIABILITY_REPORT ?= $(CURDIR)/bin/reliability-report.txt
+
+.PHONY: reliability test-reliability
+reliability test-reliability: install-local
+	@mkdir -p $(dir $(RELIABILITY_REPORT)) && rm -f $(RELIABILITY_REPORT)
+	MESHGATE_RELIABILITY=1 MESHGATE_RELIABILITY_REPORT=$(RELIABILITY_REPORT) \
+		$(GO) test -count=1 -timeout 15m -parallel 12 $(GO_TEST_FLAGS) ./reliability/
+	@echo; echo "reliability report ($(RELIABILITY_REPORT))"; echo; cat $(RELIABILITY_REPORT)

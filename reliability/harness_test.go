@@ -446,7 +446,7 @@ func (s *scenario) waitAccounted(timeout time.Duration, opts Options) (*Report, 
 		if time.Since(began) > timeout {
 			s.t.Fatalf("after %v: %s\n%s", timeout, r.Summary(), strings.Join(r.Problems(5), "\n"))
 		}
-		time.Sleep(500 * time.Millisecond)
+		time.Sleep(time.Second)
 	}
 }
 
@@ -456,6 +456,7 @@ func (s *scenario) waitAccounted(timeout time.Duration, opts Options) (*Report, 
 func (s *scenario) caughtUp(n int, from time.Time, timeout time.Duration) time.Duration {
 	s.t.Helper()
 	for {
+		at := time.Now() // the audit reads what was there at about this moment
 		r, _ := s.audit(Options{})
 		behind := 0
 		for _, e := range r.Missing {
@@ -464,12 +465,12 @@ func (s *scenario) caughtUp(n int, from time.Time, timeout time.Duration) time.D
 			}
 		}
 		if behind == 0 {
-			return time.Since(from)
+			return at.Sub(from)
 		}
 		if time.Since(from) > timeout {
 			s.t.Fatalf("%v after the disturbance, %d of the %d records put before it are still missing", timeout, behind, n)
 		}
-		time.Sleep(250 * time.Millisecond)
+		time.Sleep(400 * time.Millisecond)
 	}
 }
 

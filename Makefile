@@ -57,8 +57,14 @@ build:
 
 TEST_SUITES := lint-go test-go
 
+# Each suite prints its own timing so a slow one is visible in CI's log.
 .PHONY: test
-test: $(TEST_SUITES)
+test:
+	@for suite in $(TEST_SUITES); do \
+		start=$$SECONDS; echo "== suite $$suite"; \
+		if ! $(MAKE) $$suite; then echo "== suite $$suite FAILED ($$((SECONDS - start))s)"; exit 1; fi; \
+		echo "== suite $$suite ... ($$((SECONDS - start))s)"; \
+	done
 
 # gofmt (fails listing the files that need formatting) and go vet.
 .PHONY: lint-go

@@ -81,6 +81,20 @@ lint-go:
 test-go: install-local
 	$(GO) test -timeout $(GO_TEST_TIMEOUT) $(GO_TEST_FLAGS) $(GO_PKGS)
 
+# Short coverage-guided fuzz runs of the decoders and loaders (seeded from real contracts and
+# events). FUZZTIME per target; run longer locally with e.g. `make test-fuzz FUZZTIME=5m`.
+TEST_SUITES += test-fuzz
+FUZZTIME ?= 8s
+FUZZ_TARGETS := jsonx:FuzzDecode jsonx:FuzzApply rules:FuzzLoad rules:FuzzJudge config:FuzzParse odcs:FuzzDecode
+
+.PHONY: test-fuzz
+test-fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; echo "fuzz ./$$pkg $$fn ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./$$pkg/ >/tmp/meshgate-fuzz.log 2>&1 \
+			|| { cat /tmp/meshgate-fuzz.log; exit 1; }; \
+	done
+
 # ---- local stack (deploy/local) ------------------------------------------------------------------
 
 .PHONY: install-local stack-up stack-down stack-status

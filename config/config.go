@@ -44,6 +44,7 @@ type Config struct {
 	Quarantine      Quarantine `yaml:"quarantine"`
 	Endpoints       Endpoints  `yaml:"endpoints"`
 	KCL             KCL        `yaml:"kcl"`
+	Shadow          Shadow     `yaml:"shadow"`
 	HTTP            HTTP       `yaml:"http"`
 	Log             Log        `yaml:"log"`
 	// ShutdownGrace bounds a graceful stop: finish the batches in flight, checkpoint what
@@ -98,6 +99,17 @@ type KCL struct {
 	LeaseStealing bool `yaml:"leaseStealing"`
 }
 
+// Shadow tunes the samples of events that shadow (candidate) contracts judge differently
+// from the active ones, written to <quarantine prefix>/_shadow/ for review.
+type Shadow struct {
+	// SampleInterval is how often a worker writes its samples: at most one object per
+	// domain and interval, none when nothing diverged.
+	SampleInterval Duration `yaml:"sampleInterval"`
+	// Samples is the size of each object: a uniform random sample of the interval's
+	// divergences. 0 disables sampling (divergences are still counted).
+	Samples int `yaml:"samples"`
+}
+
 // HTTP is the metrics and health server.
 type HTTP struct {
 	// Listen is host:port for /metrics, /healthz and /readyz; empty disables the server.
@@ -135,6 +147,7 @@ func Default() Config {
 			ShardSyncInterval:    Duration(time.Second),
 			LeaseStealing:        true,
 		},
+		Shadow:        Shadow{SampleInterval: Duration(5 * time.Minute), Samples: 100},
 		HTTP:          HTTP{Listen: "127.0.0.1:9108"},
 		Log:           Log{Level: "info"},
 		ShutdownGrace: Duration(25 * time.Second),

@@ -42,6 +42,7 @@ kcl:
   maxLeasesPerWorker: 8
   shardSyncInterval: 500ms
   leaseStealing: false
+shadow: {sampleInterval: 1m, samples: 50}
 http: {listen: ":9200"}
 log: {level: debug}
 shutdownGrace: 20s
@@ -62,6 +63,7 @@ shutdownGrace: 20s
 		KCL: KCL{InitialPosition: Latest, MaxRecords: 500, IdleTimeBetweenReads: Duration(250 * time.Millisecond),
 			FailoverTime: Duration(20 * time.Second), MaxLeasesPerWorker: 8,
 			ShardSyncInterval: Duration(500 * time.Millisecond), LeaseStealing: false},
+		Shadow:        Shadow{SampleInterval: Duration(time.Minute), Samples: 50},
 		HTTP:          HTTP{Listen: ":9200"},
 		Log:           Log{Level: "debug"},
 		ShutdownGrace: Duration(20 * time.Second),
@@ -100,6 +102,8 @@ func TestEnvOverrides(t *testing.T) {
 		"MESHGATE_WORKER_ID":                   "w-env",
 		"MESHGATE_CONTRACTS":                   "rel/contracts",
 		"MESHGATE_CONTRACTS_RELOAD":            "0s",
+		"MESHGATE_SHADOW_SAMPLE_INTERVAL":      "30s",
+		"MESHGATE_SHADOW_SAMPLES":              "0",
 		"MESHGATE_STREAMS":                     "a-raw, b-raw,",
 		"MESHGATE_QUARANTINE_BUCKET":           "env-bucket",
 		"MESHGATE_QUARANTINE_PREFIX":           "envq",
@@ -130,6 +134,7 @@ func TestEnvOverrides(t *testing.T) {
 		KCL: KCL{InitialPosition: Latest, MaxRecords: 42, IdleTimeBetweenReads: Duration(100 * time.Millisecond),
 			FailoverTime: Duration(3 * time.Second), MaxLeasesPerWorker: 2,
 			ShardSyncInterval: Duration(200 * time.Millisecond), LeaseStealing: false},
+		Shadow:        Shadow{SampleInterval: Duration(30 * time.Second), Samples: 0},
 		HTTP:          HTTP{Listen: ""},
 		Log:           Log{Level: "warn"},
 		ShutdownGrace: Duration(5 * time.Second),
@@ -180,7 +185,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown top-level key",
 			src:  minimal + "shards: 4\n",
-			want: "w.yaml:5:1: shards: unknown field (known: application, contracts, contractsReload, endpoints, http, kcl, log, quarantine, region, shutdownGrace, streams, workerID)",
+			want: "w.yaml:5:1: shards: unknown field (known: application, contracts, contractsReload, endpoints, http, kcl, log, quarantine, region, shadow, shutdownGrace, streams, workerID)",
 		},
 		{
 			name: "unknown nested key",

@@ -170,6 +170,8 @@ var envVars = []envVar{
 	{"MESHGATE_KINESIS_ENDPOINT", "endpoints.kinesis", str(func(c *Config) *string { return &c.Endpoints.Kinesis })},
 	{"MESHGATE_DYNAMODB_ENDPOINT", "endpoints.dynamodb", str(func(c *Config) *string { return &c.Endpoints.DynamoDB })},
 	{"MESHGATE_S3_ENDPOINT", "endpoints.s3", str(func(c *Config) *string { return &c.Endpoints.S3 })},
+	{"MESHGATE_SHADOW_SAMPLE_INTERVAL", "shadow.sampleInterval", duration(func(c *Config) *Duration { return &c.Shadow.SampleInterval })},
+	{"MESHGATE_SHADOW_SAMPLES", "shadow.samples", integer(func(c *Config) *int { return &c.Shadow.Samples })},
 	{"MESHGATE_LISTEN", "http.listen", str(func(c *Config) *string { return &c.HTTP.Listen })},
 	{"MESHGATE_LOG_LEVEL", "log.level", str(func(c *Config) *string { return &c.Log.Level })},
 	{"MESHGATE_SHUTDOWN_GRACE", "shutdownGrace", duration(func(c *Config) *Duration { return &c.ShutdownGrace })},
@@ -254,6 +256,12 @@ func (d *decoder) check(c *Config) {
 	}
 	if c.ContractsReload < 0 {
 		d.problem("contractsReload", "must not be negative (0 disables polling)")
+	}
+	if c.Shadow.Samples < 0 || c.Shadow.Samples > 10000 {
+		d.problem("shadow.samples", "must be 0 (no sampling) to 10000")
+	}
+	if c.Shadow.SampleInterval < Duration(time.Second) {
+		d.problem("shadow.sampleInterval", "must be at least 1s")
 	}
 	if len(c.Streams) == 0 {
 		d.problem("streams", "at least one source stream is required (or MESHGATE_STREAMS)")

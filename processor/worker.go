@@ -29,6 +29,9 @@ type Deps struct {
 	// Metrics (default: a private registry) and Logger (default: discard).
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
+	// Shadow, when set, samples the events shadow contracts judge differently (every
+	// pipeline offers to it); its owner closes it after Run returned. Optional.
+	Shadow *ShadowSampler
 }
 
 // Worker consumes the configured source streams: one KCL worker (and one lease table) per
@@ -125,7 +128,7 @@ func New(cfg *config.Config, deps Deps) (*Worker, error) {
 				Rules: deps.Rules, Stream: sc.Name, Shard: shardID, Worker: cfg.WorkerID,
 				Domain: sc.Contract, Curated: sc.Curated,
 				CuratedSink: curated, QuarantineSink: quarantineSink, QuarantinePrefix: cfg.Quarantine.Prefix,
-				Logger: log.With(slog.String("shard", shardID)), Metrics: deps.Metrics,
+				Logger: log.With(slog.String("shard", shardID)), Metrics: deps.Metrics, Shadow: deps.Shadow,
 			})
 		}
 		w.streams = append(w.streams, &streamRunner{cfg: sc, table: table, store: store, shared: shared})

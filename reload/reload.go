@@ -31,6 +31,9 @@ import (
 	"github.com/meshgate/meshgate/rules"
 )
 
+// ErrRejected is wrapped by the error of a load whose set compiled but failed Config.Check.
+var ErrRejected = errors.New("do not fit the worker")
+
 // Config is what a Reloader needs. Source is required.
 type Config struct {
 	Source Source
@@ -236,7 +239,7 @@ func (r *Reloader) load(ctx context.Context) (*rules.Set, string, error) {
 	}
 	if r.cfg.Check != nil {
 		if err := r.cfg.Check(set); err != nil {
-			return nil, stamp, fmt.Errorf("contracts from %s do not fit the worker: %w", r.cfg.Source, err)
+			return nil, stamp, fmt.Errorf("contracts from %s %w: %w", r.cfg.Source, ErrRejected, err)
 		}
 	}
 	return set, stamp, nil

@@ -8,7 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"sync/atomic"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,6 +20,7 @@ import (
 	"github.com/meshgate/meshgate/logging"
 	"github.com/meshgate/meshgate/metrics"
 	"github.com/meshgate/meshgate/processor"
+	"github.com/meshgate/meshgate/reload"
 	"github.com/meshgate/meshgate/rules"
 )
 
@@ -29,6 +31,10 @@ func init() {
 // runRun is `meshgate run [--config FILE]`: load the configuration and the contracts, build
 // the AWS clients, serve /metrics /healthz /readyz, and run the worker until SIGTERM/SIGINT,
 // then stop gracefully within shutdownGrace and exit 0.
+//
+// SIGHUP (and a change of the contracts source, polled every contractsReload) reloads the
+// contracts: the whole new set compiles first and replaces the running one between batches,
+// or the running one stays and the error is logged (see package reload).
 //
 // With MESHGATE_RECORD_AWS_CALLS=PATH it writes, on exit, every AWS operation it called
 // (service, operation, IAM action, count) as JSON to PATH.
@@ -64,19 +70,8 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	log.Info("meshgate starting", slog.String("version", version), slog.String("application", cfg.Application),
 		slog.String("worker", cfg.WorkerID), slog.String("region", cfg.Region))
 
-	set, err := rules.Load(cfg.Contracts, rules.Options{})
-	if err != nil {
-		log.Error("contracts do not load", slog.String("dir", cfg.Contracts), slog.String("error", err.Error()))
-		fmt.Fprintf(stderr, "meshgate run: contracts in %s do not load:\n%v\n", cfg.Contracts, err)
-		return 1
-	}
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg)
-	m.ReloadSucceeded(processor.ContractMetrics(set), time.Now())
-	log.Info("contracts loaded", slog.String("dir", cfg.Contracts), slog.String("hash", set.Hash()),
-		slog.Int("contracts", len(set.Contracts())), slog.Int("policies", len(set.Policies())))
-	var current atomic.Pointer[rules.Set]
-	current.Store(set)
 
 	var recorder *awsclient.Recorder
 	if path := os.Getenv("MESHGATE_RECORD_AWS_CALLS"); path != "" {
@@ -96,7 +91,66 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		log.Error("cannot build AWS clients", slog.String("error", err.Error()))
 		return 1
 	}
-	w, err := processor.New(cfg, processor.Deps{AWS: clients, Rules: current.Load, Metrics: m, Logger: log})
+
+	// Contracts: loaded whole, then hot-reloaded on SIGHUP and when the source changes
+	// (reload.Reloader swaps whole sets between batches; a bad set never replaces a good one).
+	var source reload.Source = reload.DirSource{Dir: cfg.Contracts}
+	if bucket, prefix, ok := reload.ParseS3URI(cfg.Contracts); ok {
+		source = &reload.S3Source{Client: clients.S3, Bucket: bucket, Prefix: prefix}
+	}
+	contracts, err := reload.New(ctx, reload.Config{
+		Source: source, Check: func(s *rules.Set) error { return processor.CheckSet(cfg, s) },
+		Interval: cfg.ContractsReload.D(), Metrics: m, Describe: processor.ContractMetrics, Logger: log,
+	})
+	if err != nil {
+		log.Error("contracts do not load", slog.String("source", source.String()), slog.String("error", err.Error()))
+		if errors.Is(err, reload.ErrRejected) {
+			fmt.Fprintf(stderr, "meshgate run: %v\n", err)
+			return 2
+		}
+		fmt.Fprintf(stderr, "meshgate run: contracts in %s do not load:\n%v\n", source, err)
+		return 1
+	}
+	set := contracts.Current()
+	log.Info("contracts loaded", slog.String("source", source.String()), slog.String("hash", set.Hash()),
+		slog.Int("contracts", len(set.Contracts())), slog.Int("shadows", len(set.Shadows())), slog.Int("policies", len(set.Policies())),
+		slog.Duration("reloadEvery", cfg.ContractsReload.D()))
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reloadCtx, stopReload := context.WithCancel(ctx)
+	reloadDone := make(chan struct{})
+	go func() { defer close(reloadDone); contracts.Run(reloadCtx) }()
+	go func() {
+		for {
+			select {
+			case <-hup:
+				log.Info("SIGHUP: reloading contracts")
+				contracts.Trigger()
+			case <-reloadCtx.Done():
+				return
+			}
+		}
+	}()
+	defer func() { stopReload(); <-reloadDone }()
+
+	var shadow *processor.ShadowSampler
+	if cfg.Shadow.Samples > 0 {
+		shadow, err = processor.NewShadowSampler(processor.ShadowConfig{
+			S3: clients.S3, Bucket: cfg.Quarantine.Bucket, Prefix: cfg.Quarantine.Prefix, KMSKeyID: cfg.Quarantine.KMSKeyID,
+			Worker: cfg.WorkerID, Interval: cfg.Shadow.SampleInterval.D(), PerObject: cfg.Shadow.Samples, Metrics: m, Logger: log,
+		})
+		if err != nil {
+			log.Error("shadow sampler", slog.String("error", err.Error()))
+			return 2
+		}
+		defer func() { // after the worker stopped: write what is pending, bounded
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			shadow.Close(sctx)
+		}()
+	}
+	w, err := processor.New(cfg, processor.Deps{AWS: clients, Rules: contracts.Current, Metrics: m, Logger: log, Shadow: shadow})
 	if err != nil {
 		log.Error("worker configuration does not fit the contracts", slog.String("error", err.Error()))
 		fmt.Fprintf(stderr, "meshgate run: %v\n", err)

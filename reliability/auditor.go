@@ -40,6 +40,8 @@ type Report struct {
 	QuarantineCopies int
 	// DuplicatesByShard counts the copies beyond the first by source shard.
 	DuplicatesByShard map[string]int
+	// Duplicated are the entries found more than once (curated or quarantined).
+	Duplicated []Entry
 	// Unknown describes curated records and quarantine lines that match no ledger entry.
 	Unknown []string
 	// Corrupt describes quarantine lines whose payload differs from the bytes put.
@@ -174,6 +176,7 @@ func Audit(entries []Entry, curated []Curated, quarantined []quarantine.Record, 
 		}
 		if extra := max(c-1, 0) + max(q-1, 0); extra > 0 {
 			r.DuplicatesByShard[e.Shard] += extra
+			r.Duplicated = append(r.Duplicated, e)
 		}
 		if msg := verdictProblem(e, c > 0, firstQ[i]); msg != "" {
 			r.WrongVerdict = append(r.WrongVerdict, e.String()+": "+msg)

@@ -124,6 +124,13 @@ func TestAuditFindsViolations(t *testing.T) {
 				if r.DuplicatesByShard["shard-0"] != 4 || r.DuplicatesByShard["shard-1"] != 1 {
 					t.Errorf("by shard = %v", r.DuplicatesByShard)
 				}
+				var dup []string
+				for _, e := range r.Duplicated {
+					dup = append(dup, e.SequenceNumber)
+				}
+				if strings.Join(dup, ",") != "0005,0006,0007,9000" {
+					t.Errorf("duplicated entries %v, want 0005,0006,0007,9000", dup)
+				}
 				if len(r.Missing) != 0 || len(r.Both) != 0 || r.Curated != 10 {
 					t.Errorf("duplicates must not change the accounting: %s", r.Summary())
 				}

@@ -573,6 +573,17 @@ func stopAll(t *testing.T, ws ...*worker) {
 	wg.Wait()
 }
 
+// shardsStarted counts the distinct shards this worker process has started consuming.
+func (w *worker) shardsStarted() int {
+	seen := map[string]bool{}
+	for _, l := range w.lines() {
+		if l.Msg == "shard started" {
+			seen[l.Shard] = true
+		}
+	}
+	return len(seen)
+}
+
 // abandoned sums, per shard, the records of batches the workers gave up without checkpoint
 // (lease lost or stop deadline): the only duplicates a run without crashes may have.
 func abandoned(ws ...*worker) map[string]int {

@@ -56,6 +56,7 @@ func TestCrash(t *testing.T) {
 		restarted, before = time.Now(), s.ledger.Len()
 	}
 	t.Logf("kill schedule (uptime before each kill): %s", strings.Join(schedule, " "))
+	resumed := waitFor(t, 60*time.Second, "the last restart to consume every shard", func() bool { return w.shardsStarted() == 4 })
 	recover := s.caughtUp(before, restarted, 90*time.Second)
 	tr.end(t)
 	s.waitAccounted(90*time.Second, Options{})
@@ -66,7 +67,7 @@ func TestCrash(t *testing.T) {
 			t.Errorf("shard %s: %d duplicates after %d crashes, more than one batch (%d records) per crash", shard, d, kills, maxBatch)
 		}
 	}
-	s.finish(r, recover, fmt.Sprintf("%d kill -9; dups/shard <= %d", kills, kills*maxBatch))
+	s.finish(r, recover, fmt.Sprintf("%d kill -9; dups/shard <= %d; last restart consumed all 4 shards in %v", kills, kills*maxBatch, resumed.Round(100*time.Millisecond)))
 }
 
 // TestGracefulStop: SIGTERM while traffic flows, three times; each exit is 0 and within the
@@ -90,6 +91,7 @@ func TestGracefulStop(t *testing.T) {
 		w = s.start("w1", cfg)
 		restarted, before = time.Now(), s.ledger.Len()
 	}
+	resumed := waitFor(t, 60*time.Second, "the last restart to consume both shards", func() bool { return w.shardsStarted() == 2 })
 	recover := s.caughtUp(before, restarted, 60*time.Second)
 	tr.end(t)
 	s.waitAccounted(60*time.Second, Options{})
@@ -98,7 +100,8 @@ func TestGracefulStop(t *testing.T) {
 	if r.Duplicates() != 0 {
 		t.Errorf("graceful stops with healthy sinks produced %d duplicates (by shard %v)", r.Duplicates(), r.DuplicatesByShard)
 	}
-	s.finish(r, recover, "3 SIGTERM, exit 0 in <= "+longest.Round(10*time.Millisecond).String())
+	s.finish(r, recover, fmt.Sprintf("3 SIGTERM, exit 0 in <= %v; restart consumed both shards in %v",
+		longest.Round(10*time.Millisecond), resumed.Round(100*time.Millisecond)))
 }
 
 // TestSinkFaults: partial PutRecords failures, 5xx and throttling, latency, S3 errors and
@@ -826,6 +829,69 @@ func TestDependencyOutageAtStart(t *testing.T) {
 			stopAll(t, w)
 			r, _ := s.audit(Options{})
 			s.finish(r, recover, fmt.Sprintf("%s refused %v at start: %d retries, ready %v after it came back", dep, down, len(retries), readyAfter.Round(100*time.Millisecond)))
+		})
+	}
+}
+
+// TestDependencyOutageMidRun: DynamoDB (then Kinesis) unreachable for twice the failover
+// time while the worker runs and traffic flows. Leases cannot be renewed and lapse, reads or
+// checkpoints fail; the worker must stay up, never checkpoint ahead of the sinks, and take
+// its shards back and catch up once the dependency returns.
+func TestDependencyOutageMidRun(t *testing.T) {
+	t.Parallel()
+	for _, dep := range []string{"dynamodb", "kinesis"} {
+		t.Run(dep, func(t *testing.T) {
+			t.Parallel()
+			s := newScenario(t, "outage-mid-run-"+dep, 109, scenarioOptions{rawShards: 2})
+			proxy := map[string]*Proxy{"dynamodb": s.ddb, "kinesis": s.kin}[dep]
+			cfg := s.config("")
+			tr := s.produce(6000, 10, 100*time.Millisecond, s.generator(0.1, 0.02))
+			w := s.start("w1", cfg)
+			waitFor(t, 60*time.Second, "both shards consumed", func() bool { return w.shardsStarted() == 2 })
+			time.Sleep(2 * time.Second)
+			cpDown := s.checkpoints()
+			if err := proxy.Set(Faults{Outage: Refused}); err != nil {
+				t.Fatal(err)
+			}
+			down := 2 * failover
+			deadline := time.Now().Add(down)
+			for time.Now().Before(deadline) {
+				if !w.running() {
+					t.Fatalf("the worker exited while %s was unreachable (exit %d):\n%s", dep, w.state.ExitCode(), w.tail(20))
+				}
+				time.Sleep(250 * time.Millisecond)
+			}
+			if err := proxy.Clear(); err != nil {
+				t.Fatal(err)
+			}
+			back, before := time.Now(), s.ledger.Len()
+			if bad, _ := s.checkpointsHold(); len(bad) > 0 {
+				t.Fatalf("after the %s outage, checkpoints are ahead of the sinks:\n%s", dep, strings.Join(bad, "\n"))
+			}
+			recover := s.caughtUp(before, back, 90*time.Second)
+			tr.end(t)
+			s.waitAccounted(60*time.Second, Options{})
+			if !w.running() {
+				t.Fatalf("the worker exited:\n%s", w.tail(20))
+			}
+			stopAll(t, w)
+			r, _ := s.audit(Options{})
+			// Duplicates are records whose checkpoint could not be written: after the last
+			// checkpoint before the outage, and put before it ended. (With DynamoDB down the
+			// worker keeps processing while its checkpoints fail, until its leases lapse; the
+			// next owner — itself — reads those records again.)
+			for _, e := range r.Duplicated {
+				if cp := cpDown[e.Shard]; e.Index >= before || (cp != "" && seqLE(e.SequenceNumber, cp)) {
+					t.Errorf("%s duplicated, but it was checkpointed before the outage (%s) or put after it (put #%d, %d before the end)", e, cp, e.Index, before)
+				}
+			}
+			lost := 0
+			for _, l := range w.lines() {
+				if l.Msg == "lease lost" {
+					lost++
+				}
+			}
+			s.finish(r, recover, fmt.Sprintf("%s refused %v mid-run; %d leases lost, worker stayed up", dep, down, lost))
 		})
 	}
 }

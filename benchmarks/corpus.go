@@ -49,8 +49,12 @@ func isMainModule(gomod []byte) bool {
 	return len(gomod) >= len(want) && string(gomod[:len(want)]) == want
 }
 
-// ExamplesDir is examples/contracts of the main module.
+// ExamplesDir is examples/contracts of the main module, or the directory named by the
+// environment variable MESHGATE_BENCH_CONTRACTS.
 func ExamplesDir() (string, error) {
+	if dir := os.Getenv("MESHGATE_BENCH_CONTRACTS"); dir != "" {
+		return dir, nil
+	}
 	root, err := ModuleRoot()
 	if err != nil {
 		return "", err

@@ -138,15 +138,35 @@ say
 say "pprof top -cum:"
 go tool pprof -top -cum -nodecount=25 "$D/benchtool" "$D/engine.prof" 2>/dev/null | sed -n '6,40p' | tee -a "$REPORT"
 
+say
+say "GC setting (a lever of the worker's deployment, not of the engine): meshgate's engine at GOGC=100 vs GOGC=400,"
+say "alternating processes, 3 each, events/s per core (CPU):"
+for i in 1 2 3; do
+	for g in 100 400; do
+		r=$(GOGC=$g pin 1 "$D/benchtool" engine -contracts "$CONTRACTS" -records 3000 -rounds 3 -seed "$SEED" -bad "$BAD" | awk '$1 == "meshgate" { print $2 }')
+		echo "GOGC=$g $r"
+	done
+done | awk '{ v[$1] = v[$1] " " $2 } END { for (k in v) printf "  %-9s %s\n", k, v[k] }' | sort | tee -a "$REPORT"
+
 section "worker pipeline overhead (processor.Pipeline, acknowledging in-memory sinks, one core)"
 pin 1 "$D/benchtool" pipeline -contracts "$CONTRACTS" -shards 1,8,64 -seed "$SEED" -bad "$BAD" | tee -a "$REPORT"
 say
-say "RSS with 64 shards, each in a process of its own (peak RSS of the whole process):"
+say "64 shards in a process of their own (peak RSS of the whole process, from getrusage), default GC and with"
+say "GOMEMLIMIT=120MiB (the runtime's soft memory limit), and GOGC=400 with the same limit:"
 PT=$D/pipeline-rss.tsv
 : >"$PT"
-pin 1 "$D/benchtool" time -label "64 shards" -events 64000 -o "$PT" -- "$D/benchtool" pipeline -contracts "$CONTRACTS" -shards 64 -seed "$SEED" -bad "$BAD"
-GOMEMLIMIT=120MiB pin 1 "$D/benchtool" time -label "64 shards GOMEMLIMIT=120MiB" -events 64000 -o "$PT" -- "$D/benchtool" pipeline -contracts "$CONTRACTS" -shards 64 -seed "$SEED" -bad "$BAD"
-awk -F'\t' '{ printf "  %-30s peak RSS %6.1f MiB, %.0f events per CPU-second (setup included)\n", $1, $8/1048576, $4/($6+$7) }' "$PT" | tee -a "$REPORT"
+i=0
+for env in "GOGC=100" "GOMEMLIMIT=120MiB" "GOGC=400 GOMEMLIMIT=120MiB"; do
+	i=$((i + 1))
+	(
+		export $env
+		pin 1 "$D/benchtool" time -label "$env" -rep "$i" -events 64000 -o "$PT" -stdout "$D/pipeline64.$i.txt" -- \
+			"$D/benchtool" pipeline -contracts "$CONTRACTS" -shards 64 -seed "$SEED" -bad "$BAD"
+	)
+	printf '  %-28s %s, peak RSS %.1f MiB\n' "$env" \
+		"$(awk '$1 == 64 { printf "%s events/s per core (CPU), %s allocs/event", $3, $6 }' "$D/pipeline64.$i.txt")" \
+		"$(awk -F'\t' -v r="$i" '$3 == r { print $8 / 1048576 }' "$PT")" | tee -a "$REPORT"
+done
 
 section "end to end on the local emulators"
 if [[ "$E2E" == 1 ]]; then

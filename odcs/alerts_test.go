@@ -58,7 +58,7 @@ func promtool(t *testing.T) string {
 // events per hour) fires for a silent stream and not for a busy one.
 func TestAlertsFireWhenThresholdsBreak(t *testing.T) {
 	pt := promtool(t)
-	c, err := LoadBinding(filepath.Join(exampleDir(t, "odcs"), "payments", "payments.meshgate.yaml"))
+	c, err := LoadBinding(filepath.Join(exampleDir(t, "contracts"), "payments", "payments.meshgate.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -168,10 +168,10 @@ func TestRoundTripJudgesIdentically(t *testing.T) {
 	t.Logf("%d records of %d kinds judged identically (%v)", n, len(kinds), outcomes)
 }
 
-// TestODCSRoundTripKeepsFixtures exports the ODCS-native payments contract back to ODCS
-// and runs its fixtures against the result.
+// TestODCSRoundTripKeepsFixtures exports the example contracts, the ODCS-native payments
+// domain among them, back to ODCS and runs their fixtures against the result.
 func TestODCSRoundTripKeepsFixtures(t *testing.T) {
-	src := exampleDir(t, "odcs")
+	src := exampleDir(t, "contracts")
 	set, err := rules.Load(src, rules.Options{HashSalt: rules.TestSalt})
 	if err != nil {
 		t.Fatal(err)

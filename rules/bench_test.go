@@ -27,9 +27,10 @@ var benchOrder = []byte(`{"event_id":"0b6a1f0e-4c1e-4a8e-9a57-3f1d2c4b5a60","eve
 
 var benchNow = time.Date(2025, 1, 15, 12, 0, 0, 0, time.UTC)
 
+// loadExamples loads the native example contracts (see nativeExamples).
 func loadExamples(tb testing.TB) *Set {
 	tb.Helper()
-	s, err := Load("../examples/contracts", Options{HashSalt: TestSalt})
+	s, err := Load(nativeExamples(tb), Options{HashSalt: TestSalt})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -64,7 +64,7 @@ func FuzzLoad(f *testing.F) {
 //
 //	go test ./rules -run '^$' -fuzz FuzzJudge -fuzztime 30s
 func FuzzJudge(f *testing.F) {
-	s, err := Load(filepath.Join("..", "examples", "contracts"), Options{HashSalt: TestSalt})
+	s, err := Load(nativeExamples(f), Options{HashSalt: TestSalt})
 	if err != nil {
 		f.Skip(err)
 	}

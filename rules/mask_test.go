@@ -10,7 +10,7 @@ import (
 )
 
 func TestMaskPIIAsEnrichmentDoes(t *testing.T) {
-	set, err := Load(filepath.Join("..", "examples", "contracts"), Options{HashSalt: "pepper"})
+	set, err := Load(nativeExamples(t), Options{HashSalt: "pepper"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func runCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
 func TestLint(t *testing.T) {
 	t.Setenv("MESHGATE_HASH_SALT", "")
 	code, out, errs := runCmd(t, "lint", examples(t))
-	if code != 0 || !strings.Contains(out, "ok  \t") || !strings.Contains(out, "2 contracts, 0 shadow, 1 policies, 2 fixture files") || errs != "" {
+	if code != 0 || !strings.Contains(out, "ok  \t") || !strings.Contains(out, "3 contracts, 0 shadow, 1 policies, 3 fixture files") || errs != "" {
 		t.Errorf("lint examples: code %d\n%s\n%s", code, out, errs)
 	}
 	if !strings.Contains(out, "hashes fields: the worker needs MESHGATE_HASH_SALT") {

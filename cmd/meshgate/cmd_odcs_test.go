@@ -10,27 +10,16 @@ import (
 	"github.com/meshgate/meshgate/rules"
 )
 
-func odcsExamples(t *testing.T) string {
-	t.Helper()
-	dir := filepath.Join("..", "..", "examples", "odcs")
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("ODCS examples missing: %v", err)
-		}
-		t.Skipf("ODCS examples missing (%v)", err)
-	}
-	return dir
-}
-
-// The binary links the ODCS format in: lint and test run the ODCS-native example.
+// The binary links the ODCS format in: lint and test run the ODCS-native example domain
+// (examples/contracts/payments) beside the native ones.
 func TestODCSExampleThroughLintAndTest(t *testing.T) {
-	code, out, errs := runCmd(t, "lint", odcsExamples(t))
-	if code != 0 || !strings.Contains(out, "1 contracts, 0 shadow, 0 policies, 1 fixture files") ||
+	code, out, errs := runCmd(t, "lint", examples(t))
+	if code != 0 || !strings.Contains(out, "3 contracts, 0 shadow, 1 policies, 3 fixture files") ||
 		!strings.Contains(out, "(sql) is not enforced on the stream") {
 		t.Fatalf("lint: code %d\n%s\n%s", code, out, errs)
 	}
-	code, out, errs = runCmd(t, "test", "--require-coverage", odcsExamples(t))
-	if code != 0 || !strings.Contains(out, "ok  \tpayments\t70 cases") {
+	code, out, errs = runCmd(t, "test", "--require-coverage", examples(t))
+	if code != 0 || !strings.Contains(out, "ok  \tpayments\t71 cases") || !strings.Contains(out, "policy envelope: 4/4 rules") {
 		t.Fatalf("test: code %d\n%s\n%s", code, out, errs)
 	}
 }
@@ -71,7 +60,7 @@ func TestODCSValidate(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.odcs.yaml")
 	os.WriteFile(bad, []byte("apiVersion: v3.1.0\nkind: DataContract\nid: x\nversion: 1\nstatus: active\nschema:\n  - name: o\n    properties:\n      - name: a\n        logicalType: text\n"), 0o644)
-	code, out, errs := runCmd(t, "odcs", "validate", filepath.Join(odcsExamples(t), "payments", "payments.odcs.yaml"), bad)
+	code, out, errs := runCmd(t, "odcs", "validate", filepath.Join(examples(t), "payments", "payments.odcs.yaml"), bad)
 	if code != 1 || !strings.Contains(out, "ok  \t") || !strings.Contains(out, "FAIL\t"+bad) {
 		t.Fatalf("validate: code %d\n%s\n%s", code, out, errs)
 	}
@@ -89,13 +78,18 @@ func TestODCSValidate(t *testing.T) {
 }
 
 func TestODCSAlerts(t *testing.T) {
-	code, out, errs := runCmd(t, "odcs", "alerts", "--contracts", odcsExamples(t))
+	code, out, errs := runCmd(t, "odcs", "alerts", "--contracts", examples(t))
 	if code != 0 || !strings.Contains(out, "name: meshgate-odcs-payments") ||
 		!strings.Contains(out, `rule="payment.psp_reference.nullValues"`) || !strings.Contains(out, "check: payment.rowCount") {
 		t.Fatalf("alerts: code %d\n%s\n%s", code, out, errs)
 	}
+	if strings.Contains(out, "meshgate-odcs-orders") || strings.Contains(out, "meshgate-odcs-customers") {
+		t.Fatalf("alerts for native contracts:\n%s", out)
+	}
 	// Native contracts have no aggregate thresholds: an empty rule file.
-	code, out, _ = runCmd(t, "odcs", "alerts", "--contracts", examples(t))
+	native := t.TempDir()
+	os.WriteFile(filepath.Join(native, "shop.yaml"), []byte("domain: shop\nversion: 1.0.0\nsources: [shop-raw]\nrules:\n  - name: id\n    check: present(id)\n"), 0o644)
+	code, out, _ = runCmd(t, "odcs", "alerts", "--contracts", native)
 	if code != 0 || !strings.Contains(out, "groups: []") {
 		t.Fatalf("alerts of native contracts: code %d\n%s", code, out)
 	}

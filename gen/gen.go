@@ -1,4 +1,5 @@
-// Package gen writes realistic events for the example domains (orders, customers) with a
+// Package gen writes realistic events for the example domains (orders, customers and the
+// ODCS-native payments) with a
 // chosen share of bad and hostile records, deterministically from a seed. It feeds
 // `meshgate gen`, the benchmarks and the end-to-end tests, which need records whose expected
 // verdict is known: every Record says what it is (Kind), what the example contracts in
@@ -18,10 +19,12 @@ import (
 	"time"
 )
 
-// Domains the generator knows, and "mixed" (70% orders, 30% customers).
+// Domains the generator knows, and "mixed" (70% orders, 30% customers; payments, judged by
+// the ODCS-native example contract, only on request).
 const (
 	DomainOrders    = "orders"
 	DomainCustomers = "customers"
+	DomainPayments  = "payments"
 	DomainMixed     = "mixed"
 )
 
@@ -34,7 +37,7 @@ const (
 
 // Config says what to generate. The same Config always yields the same records.
 type Config struct {
-	// Domain is DomainOrders, DomainCustomers or DomainMixed.
+	// Domain is DomainOrders, DomainCustomers, DomainPayments or DomainMixed.
 	Domain string
 	// Seed makes the output reproducible.
 	Seed uint64
@@ -51,7 +54,8 @@ type Config struct {
 type Record struct {
 	// Data is the record payload, without a trailing newline; it contains no raw '\n'.
 	Data []byte
-	// Domain is "orders" or "customers" (also for hostile records: the stream they were sent to).
+	// Domain is "orders", "customers" or "payments" (also for hostile records: the stream they
+	// were sent to).
 	Domain string
 	// Stream is the domain's source stream, e.g. "orders-raw".
 	Stream string
@@ -81,9 +85,9 @@ type Generator struct {
 // New checks cfg and returns a Generator.
 func New(cfg Config) (*Generator, error) {
 	switch cfg.Domain {
-	case DomainOrders, DomainCustomers, DomainMixed:
+	case DomainOrders, DomainCustomers, DomainPayments, DomainMixed:
 	default:
-		return nil, fmt.Errorf("unknown domain %q (want orders, customers or mixed)", cfg.Domain)
+		return nil, fmt.Errorf("unknown domain %q (want orders, customers, payments or mixed)", cfg.Domain)
 	}
 	if !(cfg.BadFraction >= 0 && cfg.BadFraction <= 1) || !(cfg.HostileFraction >= 0 && cfg.HostileFraction <= 1) {
 		return nil, errors.New("bad and hostile fractions must be between 0 and 1")
@@ -130,6 +134,9 @@ func (g *Generator) Make(domain string, class Class, kind string) Record {
 		pk = ev.get("customer_id").(string)
 	case DomainCustomers:
 		ev = g.customer()
+		pk = ev.get("customer_id").(string)
+	case DomainPayments:
+		ev = g.payment()
 		pk = ev.get("customer_id").(string)
 	default:
 		panic("gen: unknown domain " + domain)

@@ -36,7 +36,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{"unknown domain", Config{Domain: "payments", Now: testNow}, `unknown domain "payments" (want orders, customers or mixed)`},
+		{"unknown domain", Config{Domain: "shipments", Now: testNow}, `unknown domain "shipments" (want orders, customers, payments or mixed)`},
 		{"negative fraction", Config{Domain: "orders", BadFraction: -0.1, Now: testNow}, "bad and hostile fractions must be between 0 and 1"},
 		{"NaN fraction", Config{Domain: "orders", HostileFraction: math.NaN(), Now: testNow}, "bad and hostile fractions must be between 0 and 1"},
 		{"sum above one", Config{Domain: "orders", BadFraction: 0.7, HostileFraction: 0.4, Now: testNow}, "bad fraction 0.7 plus hostile fraction 0.4 exceed 1"},
@@ -236,6 +236,9 @@ func TestMixProducesEveryKind(t *testing.T) {
 		}
 	}
 	for _, k := range Kinds() {
+		if k.Domain == DomainPayments {
+			continue // not part of the mix; see TestPaymentsProduceEveryKind
+		}
 		if seen[k.Domain+"/"+k.Name] == 0 {
 			t.Errorf("kind %s/%s never produced in %d records", k.Domain, k.Name, n)
 		}
@@ -328,5 +331,31 @@ func TestKindsTable(t *testing.T) {
 	ks[0].Rules[0] = "changed"
 	if Kinds()[0].Rules[0] == "changed" {
 		t.Error("Kinds exposes the internal table")
+	}
+}
+
+// TestPaymentsProduceEveryKind draws payments only: every payments kind shows up, no other
+// domain does, and the partition key is the customer.
+func TestPaymentsProduceEveryKind(t *testing.T) {
+	g := mustNew(t, Config{Domain: DomainPayments, Seed: 9, BadFraction: 0.4, HostileFraction: 0.1, Now: testNow})
+	const n = 4000
+	seen := map[string]int{}
+	for range n {
+		rec := g.Next()
+		if rec.Domain != DomainPayments || rec.Stream != "payments-raw" {
+			t.Fatalf("payments generator made a %s record for %s", rec.Domain, rec.Stream)
+		}
+		if rec.Class != Hostile && !bytes.Contains(rec.Data, []byte(`"customer_id":"`+rec.PartitionKey+`"`)) && rec.Kind != "missing_required" && rec.Kind != "bad_customer_id" && rec.Kind != "wrong_type" {
+			t.Errorf("partition key %q is not the customer_id of %s", rec.PartitionKey, rec.Data)
+		}
+		seen[rec.Kind]++
+	}
+	for _, k := range Kinds() {
+		if k.Domain == DomainPayments && seen[k.Name] == 0 {
+			t.Errorf("payments kind %s never produced in %d records", k.Name, n)
+		}
+	}
+	if seen["good"] < n/3 {
+		t.Errorf("only %d good payments of %d", seen["good"], n)
 	}
 }

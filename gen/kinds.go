@@ -373,7 +373,8 @@ var kinds = []Kind{
 }
 
 func init() {
-	for _, d := range []string{DomainOrders, DomainCustomers} {
+	kinds = append(kinds, paymentKinds...)
+	for _, d := range []string{DomainOrders, DomainCustomers, DomainPayments} {
 		kinds = append(kinds, hostileKinds(d)...)
 	}
 	seen := map[string]bool{}

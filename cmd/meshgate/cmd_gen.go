@@ -20,7 +20,7 @@ func init() {
 func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("gen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	domain := fs.String("domain", "orders", "event domain: orders, customers or mixed (70% orders)")
+	domain := fs.String("domain", "orders", "event domain: orders, customers, payments (the ODCS-native example) or mixed (70% orders, 30% customers)")
 	count := fs.Int("count", 1000, "number of records")
 	bad := fs.Float64("bad-fraction", 0.1, "share of bad events (one defect each), 0..1")
 	hostile := fs.Float64("hostile-fraction", 0, "share of hostile records (decode failures), 0..1")
@@ -30,7 +30,7 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	manifest := fs.String("manifest", "", "also write one JSON line per record with its kind and expected verdict")
 	listKinds := fs.Bool("list-kinds", false, "print the bad and hostile kinds and exit")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: meshgate gen [--domain orders|customers|mixed] [--count N] [--bad-fraction F]\n"+
+		fmt.Fprintln(stderr, "usage: meshgate gen [--domain orders|customers|payments|mixed] [--count N] [--bad-fraction F]\n"+
 			"                    [--hostile-fraction F] [--seed N] [--now RFC3339] [--out FILE] [--manifest FILE]")
 		fs.PrintDefaults()
 	}

@@ -24,7 +24,7 @@ s3_port="${MESHGATE_LOCAL_S3_PORT:-4569}"
 aws_cli="${MESHGATE_AWS_CLI:-/usr/bin/aws}"
 
 # Demo resources: stream:shards, and the quarantine bucket.
-streams=(orders-raw:2 customers-raw:1 orders-curated:1 customers-curated:1)
+streams=(orders-raw:2 customers-raw:1 payments-raw:1 orders-curated:1 customers-curated:1 payments-curated:1)
 bucket="meshgate-quarantine"
 
 services=(kinesis dynamodb s3)

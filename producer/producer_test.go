@@ -188,6 +188,12 @@ func TestPutSplitsRequests(t *testing.T) {
 			entries: append(entries(300), repeat(5, func(i int) Entry { return sized(fmt.Sprint("m", i), MiB) })...),
 			// 300 small records and four of 1 MiB fit; the fifth would pass 5 MiB.
 			wantCalls: []int{304, 1}},
+		{name: "partition keys count toward the 5 MiB",
+			// Five records 100 bytes short of 1 MiB, then one of 400 data bytes and a 200-byte
+			// key: the data alone would fit in the first call, data plus keys do not.
+			entries: append(repeat(5, func(i int) Entry { return sized(fmt.Sprint("m", i), MiB-100) }),
+				Entry{Data: bytes.Repeat([]byte("d"), 400), PartitionKey: strings.Repeat("k", 200)}),
+			wantCalls: []int{5, 1}},
 		{name: "count binds before the bytes",
 			entries:   append(entries(499), repeat(3, func(i int) Entry { return sized(fmt.Sprint("m", i), MiB) })...),
 			wantCalls: []int{500, 2}},

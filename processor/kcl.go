@@ -274,9 +274,21 @@ func (p *shardProcessor) Initialize(in *kcl.InitializationInput) {
 // waitForParents blocks until every parent of the shard that is still in the stream is
 // checkpointed at SHARD_END, renewing this shard's lease meanwhile (the library starts
 // renewing only after Initialize). It fails when the lease ends or the worker stops first.
+//
+// The renewal runs in a goroutine of its own: a ListShards or GetItem slower than the
+// failover time (a throttled or overloaded service) would otherwise let the lease lapse
+// before the shard ever starts, on every acquisition (reliability TestSlowShardListing).
 func (p *shardProcessor) waitForParents() error {
-	status := &par.ShardStatus{ID: p.shardID, Mux: &sync.RWMutex{}}
-	renewed := time.Now()
+	renewCtx, stopRenewing := context.WithCancel(p.ctx)
+	renewing := make(chan struct{})
+	go func() {
+		defer close(renewing)
+		p.renewWhileWaiting(renewCtx)
+	}()
+	defer func() {
+		stopRenewing()
+		<-renewing // the library renews from here on; never both at once
+	}()
 	var parents []string
 	listed, logged := false, false
 	for poll := 0; ; poll++ {
@@ -307,12 +319,6 @@ func (p *shardProcessor) waitForParents() error {
 				logged = true
 			}
 		}
-		if time.Since(renewed) >= p.s.renewEvery {
-			if err := p.s.store.GetLease(status, p.s.worker); err != nil {
-				return fmt.Errorf("lease lost while waiting for parents: %w", err)
-			}
-			renewed = time.Now()
-		}
 		t := time.NewTimer(p.s.parentPoll)
 		select {
 		case <-t.C:
@@ -325,6 +331,25 @@ func (p *shardProcessor) waitForParents() error {
 		case <-p.s.stopping:
 			t.Stop()
 			return errors.New("worker stopping")
+		}
+	}
+}
+
+// renewWhileWaiting renews the shard's lease every renewEvery until ctx ends. A failed
+// renewal ends the Lease (the store drops it), which ends p.ctx and so the wait.
+func (p *shardProcessor) renewWhileWaiting(ctx context.Context) {
+	status := &par.ShardStatus{ID: p.shardID, Mux: &sync.RWMutex{}}
+	t := time.NewTicker(p.s.renewEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := p.s.store.GetLease(status, p.s.worker); err != nil {
+			p.log.Warn("lease lost while waiting for parents", slog.String("error", err.Error()))
+			return
 		}
 	}
 }

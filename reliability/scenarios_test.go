@@ -895,3 +895,29 @@ func TestDependencyOutageMidRun(t *testing.T) {
 		})
 	}
 }
+
+// TestSlowShardListing: ListShards answers slower than the failover time (a throttled or
+// overloaded Kinesis control plane; every shard start lists the stream's shards to find its
+// parents). Shards must still start and every record be routed.
+func TestSlowShardListing(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t, "slow-list-shards", 110, scenarioOptions{rawShards: 2})
+	if err := s.kin.Set(Faults{Ops: []string{"ListShards"}, Latency: failover + failover/2}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := s.config("")
+	tr := s.produce(600, 10, 100*time.Millisecond, s.generator(0.1, 0.02))
+	w := s.start("w1", cfg)
+	tr.wait(t)
+	r, took := s.waitAccounted(90*time.Second, Options{})
+	stopAll(t, w)
+	r, _ = s.audit(Options{})
+	lost := 0
+	for _, l := range w.lines() {
+		if l.Msg == "lease lost" || l.Msg == "not starting shard" {
+			lost++
+		}
+	}
+	s.finish(r, 0, fmt.Sprintf("ListShards %v slower than usual (failover %v); drained in %v; %d lease losses/aborted starts",
+		failover+failover/2, failover, took.Round(100*time.Millisecond), lost))
+}

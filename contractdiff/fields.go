@@ -173,11 +173,11 @@ func boundText(name string, b *rules.Bound) string {
 // everything the old one did.
 func typeImpact(old, cur string) string {
 	wider := map[[2]string]bool{
-		{rules.TypeInteger, rules.TypeNumber}:    true,
-		{rules.TypeTimestamp, rules.TypeString}:  true,
-		{rules.TypeDate, rules.TypeString}:       true,
-		{"", rules.TypeAny}:                      true,
-		{rules.TypeAny, ""}:                      true,
+		{rules.TypeInteger, rules.TypeNumber}:   true,
+		{rules.TypeTimestamp, rules.TypeString}: true,
+		{rules.TypeDate, rules.TypeString}:      true,
+		{"", rules.TypeAny}:                     true,
+		{rules.TypeAny, ""}:                     true,
 	}
 	switch {
 	case cur == "" || cur == rules.TypeAny:

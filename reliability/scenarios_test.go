@@ -354,7 +354,7 @@ func TestFleet(t *testing.T) {
 	var violations []string
 	changes := map[string]int{}
 	lastOwner := map[string]string{}
-	overCount := 0
+	overCount, maxHeld := 0, 0
 	stopSampling := make(chan struct{})
 	sampled := make(chan struct{})
 	go func() {
@@ -394,6 +394,7 @@ func TestFleet(t *testing.T) {
 					held += n
 				}
 			}
+			maxHeld = max(maxHeld, held)
 			// Counts are read one worker after the other, so a lease moving between two
 			// reads can be counted twice once; a real double owner persists (it renews).
 			if held > open && open > 0 {
@@ -468,6 +469,9 @@ func TestFleet(t *testing.T) {
 	defer smu.Unlock()
 	for _, v := range violations {
 		t.Error(v)
+	}
+	if maxHeld == 0 {
+		t.Error("no worker ever reported a lease in meshgate_leases_held: the double-ownership check saw nothing")
 	}
 	for shard, d := range r.DuplicatesByShard {
 		if bound := (changes[shard] + 2) * maxBatch; d > bound {

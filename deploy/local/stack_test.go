@@ -192,13 +192,13 @@ func checkResources(t *testing.T, kinesisURL, s3URL string) {
 	defer cancel()
 	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
 	kin := kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.BaseEndpoint = aws.String(kinesisURL) })
-	wantShards := map[string]int32{"orders-raw": 2, "customers-raw": 1, "orders-curated": 1, "customers-curated": 1}
+	wantShards := map[string]int32{"orders-raw": 2, "customers-raw": 1, "payments-raw": 1, "orders-curated": 1, "customers-curated": 1, "payments-curated": 1}
 	list, err := kin.ListStreams(ctx, &kinesis.ListStreamsInput{})
 	if err != nil {
 		t.Fatalf("ListStreams: %v", err)
 	}
 	got := slices.Sorted(slices.Values(list.StreamNames))
-	if strings.Join(got, ",") != "customers-curated,customers-raw,orders-curated,orders-raw" {
+	if strings.Join(got, ",") != "customers-curated,customers-raw,orders-curated,orders-raw,payments-curated,payments-raw" {
 		t.Errorf("streams = %v", got)
 	}
 	for name, shards := range wantShards {

@@ -925,3 +925,43 @@ func TestSlowShardListing(t *testing.T) {
 	s.finish(r, 0, fmt.Sprintf("ListShards %v slower than usual (failover %v); drained in %v; %d lease losses/aborted starts",
 		failover+failover/2, failover, took.Round(100*time.Millisecond), lost))
 }
+
+// TestStopDuringSinkOutage: SIGTERM while S3 is down and batches are stuck retrying. The
+// worker gives up the unacknowledged batches at the grace deadline without checkpointing
+// them, exits 0 within the grace period, and a restart with S3 back routes everything.
+func TestStopDuringSinkOutage(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t, "stop-during-outage", 111, scenarioOptions{rawShards: 2})
+	cfg := s.config("")
+	tr := s.produce(4000, 10, 100*time.Millisecond, s.generator(0.12, 0.02))
+	w := s.start("w1", cfg)
+	waitFor(t, 60*time.Second, "both shards consumed", func() bool { return w.shardsStarted() == 2 })
+	time.Sleep(time.Second)
+	if err := s.s3.Set(Faults{Outage: Refused}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	code, took := w.term(grace + 5*time.Second)
+	if code != 0 || took > grace+time.Second {
+		t.Fatalf("SIGTERM during the S3 outage: exit code %d after %v (grace %v)\n%s", code, took, grace, w.tail(20))
+	}
+	if bad, _ := s.checkpointsHold(); len(bad) > 0 {
+		t.Fatalf("checkpoints ahead of the sinks after the stop:\n%s", strings.Join(bad, "\n"))
+	}
+	gaveUp := abandoned(w)
+	if err := s.s3.Clear(); err != nil {
+		t.Fatal(err)
+	}
+	w = s.start("w1", cfg)
+	back, before := time.Now(), s.ledger.Len()
+	recover := s.caughtUp(before, back, 90*time.Second)
+	tr.end(t)
+	s.waitAccounted(60*time.Second, Options{})
+	stopAll(t, w)
+	r, _ := s.audit(Options{})
+	n := 0
+	for _, v := range gaveUp {
+		n += v
+	}
+	s.finish(r, recover, fmt.Sprintf("SIGTERM with S3 down: exit 0 in %v, %d records in abandoned batches", took.Round(100*time.Millisecond), n))
+}

@@ -143,7 +143,7 @@ say "GC setting (a lever of the worker's deployment, not of the engine): meshgat
 say "alternating processes, 3 each, events/s per core (CPU):"
 for i in 1 2 3; do
 	for g in 100 400; do
-		r=$(GOGC=$g pin 1 "$D/benchtool" engine -contracts "$CONTRACTS" -records 3000 -rounds 3 -seed "$SEED" -bad "$BAD" | awk '$1 == "meshgate" { print $2 }')
+		r=$(GOGC=$g pin 1 "$D/benchtool" engine -contracts "$CONTRACTS" -records 3000 -rounds 3 -seed "$SEED" -bad "$BAD" | awk '$1 == "meshgate" && $2 ~ /^[0-9]+$/ { print $2 }')
 		echo "GOGC=$g $r"
 	done
 done | awk '{ v[$1] = v[$1] " " $2 } END { for (k in v) printf "  %-9s %s\n", k, v[k] }' | sort | tee -a "$REPORT"

@@ -77,6 +77,14 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err := os.Setenv("MESHGATE_HASH_SALT", cfg.Salt); err != nil {
 		return nil, err
 	}
+	// Benthos's file output appends; start both outputs empty, as meshgate check does.
+	for _, path := range []string{cfg.Good, cfg.Quarantine} {
+		if path != "" {
+			if err := os.WriteFile(path, nil, 0o644); err != nil {
+				return nil, err
+			}
+		}
+	}
 	regions, err := regionsLiteral(cfg.Lookup)
 	if err != nil {
 		return nil, err

@@ -89,7 +89,8 @@ func TestPeerAgreesWithMeshgate(t *testing.T) {
 }
 
 // TestPeerDecodeFailure checks that a record that is not a JSON object is quarantined as a
-// decode failure with its exact bytes, not dropped and not judged.
+// decode failure with its exact bytes, not dropped and not judged, and that the output file
+// holds this run's records only.
 func TestPeerDecodeFailure(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.ndjson")
@@ -97,6 +98,10 @@ func TestPeerDecodeFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	q := filepath.Join(dir, "q.ndjson")
+	// A previous run's output is replaced, not appended to.
+	if err := os.WriteFile(q, []byte("stale line from an earlier run\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	sum, err := Run(context.Background(), Config{In: in, Quarantine: q, Lookup: regionsTable, Now: testNow, Salt: testSalt, Threads: 1, Batch: 8})
 	if err != nil {
 		t.Fatal(err)

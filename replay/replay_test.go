@@ -173,7 +173,9 @@ func TestReplay(t *testing.T) {
 	cur1 := &memCurated{}
 	cfg.Curated = cur1
 	var progress []string
-	cfg.Progress = func(done, total int, s *Summary) { progress = append(progress, fmt.Sprintf("%d/%d:%d", done, total, s.TotalReplayed())) }
+	cfg.Progress = func(done, total int, s *Summary) {
+		progress = append(progress, fmt.Sprintf("%d/%d:%d", done, total, s.TotalReplayed()))
+	}
 	sum, err = Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

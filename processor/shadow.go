@@ -170,7 +170,7 @@ func (s *ShadowSampler) flush(ctx context.Context) {
 		}
 		s.cfg.Metrics.ShadowSamples.WithLabelValues(domain, metrics.ShadowWritten).Add(float64(len(r.samples)))
 		s.log.LogAttrs(ctx, slog.LevelInfo, "shadow samples written", slog.String("domain", domain),
-			slog.String("key", key), slog.Int("samples", len(r.samples)), slog.Int("divergences", r.seen))
+			slog.String("key", key), slog.Int("samples", len(r.samples)), slog.Int("offered", r.seen))
 	}
 }
 

@@ -114,7 +114,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	set := contracts.Current()
 	log.Info("contracts loaded", slog.String("source", source.String()), slog.String("hash", set.Hash()),
 		slog.Int("contracts", len(set.Contracts())), slog.Int("shadows", len(set.Shadows())), slog.Int("policies", len(set.Policies())),
-		slog.Duration("reloadEvery", cfg.ContractsReload.D()))
+		slog.String("reloadEvery", cfg.ContractsReload.D().String()))
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)

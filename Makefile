@@ -85,7 +85,7 @@ test-go: install-local
 # events). FUZZTIME per target; run longer locally with e.g. `make test-fuzz FUZZTIME=5m`.
 TEST_SUITES += test-fuzz
 FUZZTIME ?= 8s
-FUZZ_TARGETS := jsonx:FuzzDecode jsonx:FuzzApply rules:FuzzLoad rules:FuzzJudge config:FuzzParse odcs:FuzzDecode
+FUZZ_TARGETS := jsonx:FuzzDecode jsonx:FuzzApply rules:FuzzLoad rules:FuzzJudge config:FuzzParse odcs:FuzzDecode schema:FuzzFormsSound
 
 .PHONY: test-fuzz
 test-fuzz:
@@ -121,7 +121,7 @@ demo:
 	deploy/local/demo.sh
 
 e2e: install-local
-	$(GO) test -count=1 -timeout $(GO_TEST_TIMEOUT) $(GO_TEST_FLAGS) ./e2e/
+	$(GO) test -count=1 -timeout $(GO_TEST_TIMEOUT) $(GO_TEST_FLAGS) ./e2e/ ./reload/
 
 # ---- Prometheus alerts and Grafana dashboard (deploy/prometheus, deploy/grafana) ----------------
 # test-promtool (alias promtool-test): promtool check/test rules on the alert rules, then the real-

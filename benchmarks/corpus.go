@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/meshgate/meshgate/gen"
-	_ "github.com/meshgate/meshgate/odcs" // the examples hold an ODCS contract (payments)
 	"github.com/meshgate/meshgate/rules"
 )
 

@@ -54,13 +54,21 @@ func edit(t testing.TB, file, old, new string) {
 	writeFile(t, file, strings.Replace(string(data), old, new, 1))
 }
 
+// writeFile replaces file atomically (a temporary file with its final time, renamed into
+// place), as editors and deploy tools do, so that a poll never sees a half-written state.
 func writeFile(t testing.TB, file, text string) {
 	t.Helper()
-	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+	tmp := filepath.Join(filepath.Dir(file), "."+filepath.Base(file)+".tmp")
+	if err := os.WriteFile(tmp, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	later := time.Now().Add(time.Second)
-	os.Chtimes(file, later, later)
+	if err := os.Chtimes(tmp, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, file); err != nil {
+		t.Fatal(err)
+	}
 }
 
 type syncBuf struct {

@@ -256,17 +256,23 @@ func (l *loader) build() *Set {
 	// The set's hash covers every file, by path relative to the directory.
 	h := sha256.New()
 	for _, f := range sortedKeys(l.hashes) {
-		rel, err := filepath.Rel(l.dir, f)
-		if err != nil {
-			rel = f
-		}
-		fmt.Fprintf(h, "%s\x00%d\x00", filepath.ToSlash(rel), len(l.hashes[f]))
+		fmt.Fprintf(h, "%s\x00%d\x00", l.rel(f), len(l.hashes[f]))
 		h.Write(l.hashes[f])
 	}
 	s.hash = hex.EncodeToString(h.Sum(nil))
 	sort.Slice(l.notes, func(i, j int) bool { return posLess(l.notes[i].Pos, l.notes[j].Pos) })
 	s.notes = l.notes
 	return s
+}
+
+// rel names a file relative to the loaded directory, so that hashes do not depend on where
+// the contracts are checked out or mounted.
+func (l *loader) rel(path string) string {
+	rel, err := filepath.Rel(l.dir, path)
+	if err != nil {
+		return filepath.ToSlash(path)
+	}
+	return filepath.ToSlash(rel)
 }
 
 func posLess(a, b Pos) bool {
@@ -326,7 +332,7 @@ func (l *loader) compileContract(sp *Spec, policies []*Policy, policyOK map[*Pol
 	}
 	hashParts := [][]byte{l.hashes[sp.File]}
 	for _, f := range sortedKeys(sp.Includes) {
-		hashParts = append(hashParts, []byte(f), sp.Includes[f])
+		hashParts = append(hashParts, []byte(l.rel(f)), sp.Includes[f])
 	}
 
 	// Lookup tables.
@@ -350,7 +356,7 @@ func (l *loader) compileContract(sp *Spec, policies []*Policy, policyOK map[*Pol
 			t = table{}
 		} else {
 			l.hashes[path] = data
-			hashParts = append(hashParts, []byte(path), data)
+			hashParts = append(hashParts, []byte(l.rel(path)), data)
 		}
 		tables[lk.Name.Value] = t
 	}

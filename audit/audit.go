@@ -92,9 +92,10 @@ type Object struct {
 	Records []quarantine.Record
 }
 
-// ReadQuarantine reads and decodes every quarantine object under prefix in bucket, in key
-// order (shadow samples and replay manifests are skipped: quarantine.IsRecordObject).
-func ReadQuarantine(ctx context.Context, c S3API, bucket, prefix string) ([]Object, error) {
+// QuarantineKeys lists the quarantine record objects under prefix in bucket, sorted. Shadow
+// samples and replay manifests share the prefix; they are not records and are left out
+// (quarantine.IsRecordObject).
+func QuarantineKeys(ctx context.Context, c S3API, bucket, prefix string) ([]string, error) {
 	var keys []string
 	in := &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)}
 	for {
@@ -103,7 +104,6 @@ func ReadQuarantine(ctx context.Context, c S3API, bucket, prefix string) ([]Obje
 			return nil, fmt.Errorf("list s3://%s/%s: %w", bucket, prefix, err)
 		}
 		for _, o := range out.Contents {
-			// Shadow samples and replay manifests share the prefix; they are not records.
 			if key := aws.ToString(o.Key); quarantine.IsRecordObject(key) {
 				keys = append(keys, key)
 			}
@@ -114,6 +114,16 @@ func ReadQuarantine(ctx context.Context, c S3API, bucket, prefix string) ([]Obje
 		in.ContinuationToken = out.NextContinuationToken
 	}
 	sort.Strings(keys)
+	return keys, nil
+}
+
+// ReadQuarantine reads and decodes every quarantine object under prefix in bucket, in key
+// order (shadow samples and replay manifests are skipped, see QuarantineKeys).
+func ReadQuarantine(ctx context.Context, c S3API, bucket, prefix string) ([]Object, error) {
+	keys, err := QuarantineKeys(ctx, c, bucket, prefix)
+	if err != nil {
+		return nil, err
+	}
 	objs := make([]Object, 0, len(keys))
 	for _, key := range keys {
 		out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})

@@ -29,7 +29,6 @@ import (
 	"io"
 	"log/slog"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +36,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/meshgate/meshgate/audit"
 	"github.com/meshgate/meshgate/jsonx"
 	"github.com/meshgate/meshgate/processor"
 	"github.com/meshgate/meshgate/quarantine"
@@ -188,7 +188,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	sum := &Summary{DryRun: cfg.DryRun, Replayed: map[string]int{}, FailingBy: map[string]int{}}
-	keys, err := listObjects(ctx, cfg.S3, cfg.Bucket, cfg.Prefix)
+	keys, err := audit.QuarantineKeys(ctx, cfg.S3, cfg.Bucket, cfg.Prefix)
 	if err != nil {
 		return sum, err
 	}
@@ -259,28 +259,6 @@ func keep(key string, cfg Config) bool {
 func truncDay(t time.Time) time.Time {
 	y, m, d := t.UTC().Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-}
-
-func listObjects(ctx context.Context, c S3API, bucket, prefix string) ([]string, error) {
-	var keys []string
-	in := &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)}
-	for {
-		out, err := c.ListObjectsV2(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("list s3://%s/%s: %w", bucket, prefix, err)
-		}
-		for _, o := range out.Contents {
-			if k := aws.ToString(o.Key); quarantine.IsRecordObject(k) {
-				keys = append(keys, k)
-			}
-		}
-		if !aws.ToBool(out.IsTruncated) {
-			break
-		}
-		in.ContinuationToken = out.NextContinuationToken
-	}
-	sort.Strings(keys)
-	return keys, nil
 }
 
 func getObject(ctx context.Context, c S3API, bucket, key string) ([]byte, bool, error) {

@@ -85,7 +85,10 @@ test-go: install-local
 # events). FUZZTIME per target; run longer locally with e.g. `make test-fuzz FUZZTIME=5m`.
 TEST_SUITES += test-fuzz
 FUZZTIME ?= 8s
-FUZZ_TARGETS := jsonx:FuzzDecode jsonx:FuzzApply rules:FuzzLoad rules:FuzzJudge config:FuzzParse odcs:FuzzDecode schema:FuzzFormsSound
+# odcs:FuzzDecode is left out of this smoke run: its fuzzing stalls for tens of seconds at a time
+# (no single slow input found yet) and once failed CI without a reproducer. Run it by hand with
+# `go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 1m ./odcs/`.
+FUZZ_TARGETS := jsonx:FuzzDecode jsonx:FuzzApply rules:FuzzLoad rules:FuzzJudge config:FuzzParse schema:FuzzFormsSound
 
 .PHONY: test-fuzz
 test-fuzz:

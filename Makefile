@@ -47,7 +47,8 @@ build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/meshgate ./cmd/meshgate
 
 # ---- test suites ---------------------------------------------------------------------------------
-# `make test` runs every suite in TEST_SUITES, in order, and stops at the first failure.
+# `make test` runs every suite in TEST_SUITES, in order; a failing suite does not stop the others
+# (CI then shows every failure of a run, not only the first), and the run fails at the end.
 # To add one: define `test-<name>` below (self-contained: it installs or checks what it needs) and
 # append it, e.g.
 #   TEST_SUITES += test-fuzz-smoke      # short `go test -fuzz` runs of the decoders and loaders
@@ -60,11 +61,12 @@ TEST_SUITES := lint-go test-go
 # Each suite prints its own timing so a slow one is visible in CI's log.
 .PHONY: test
 test:
-	@for suite in $(TEST_SUITES); do \
+	@failed=""; for suite in $(TEST_SUITES); do \
 		start=$$SECONDS; echo "== suite $$suite"; \
-		if ! $(MAKE) $$suite; then echo "== suite $$suite FAILED ($$((SECONDS - start))s)"; exit 1; fi; \
-		echo "== suite $$suite ... ($$((SECONDS - start))s)"; \
-	done
+		if $(MAKE) $$suite; then echo "== suite $$suite ... ($$((SECONDS - start))s)"; \
+		else echo "== suite $$suite FAILED ($$((SECONDS - start))s)"; failed="$$failed $$suite"; fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "== failed suites:$$failed"; exit 1; fi
 
 # gofmt (fails listing the files that need formatting) and go vet.
 .PHONY: lint-go

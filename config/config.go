@@ -23,7 +23,8 @@ import (
 type Config struct {
 	// Application is the KCL application name. The lease table is named after it: the
 	// application name itself for one source stream, "<application>-<stream>" for each
-	// stream when there are several (see LeaseTable).
+	// stream when there are several, unless a stream names its own (Stream.LeaseTable; see
+	// LeaseTable).
 	Application string `yaml:"application"`
 	// Region is the AWS region. Order: MESHGATE_REGION, this field, AWS_REGION,
 	// AWS_DEFAULT_REGION.
@@ -61,6 +62,11 @@ type Stream struct {
 	Contract string `yaml:"contract"`
 	// Curated overrides the curated stream named by the contract.
 	Curated string `yaml:"curated"`
+	// LeaseTable pins the DynamoDB lease/checkpoint table of this stream. Default: derived
+	// from the application name (see Config.LeaseTable). Pin it on the first stream
+	// (leaseTable: <application>) before adding a second one, or the first stream's table is
+	// renamed and its shards restart from kcl.initialPosition. Env: MESHGATE_LEASE_TABLES.
+	LeaseTable string `yaml:"leaseTable"`
 }
 
 // Quarantine is where bad records go.
@@ -154,13 +160,25 @@ func Default() Config {
 	}
 }
 
-// LeaseTable is the DynamoDB lease table of a source stream: the application name when
-// the worker reads one stream, "<application>-<stream>" when it reads several (one KCL
-// worker, and so one lease table, per stream).
+// LeaseTable is the DynamoDB lease table of a source stream (one KCL worker, and so one
+// lease table, per stream): the stream's leaseTable when set; otherwise the application
+// name when the worker reads one stream, "<application>-<stream>" when it reads several.
 //
-// Adding a second stream to a worker that read one renames the first stream's table; the
-// new table has no checkpoints, so that stream restarts from kcl.initialPosition.
+// Without leaseTable, adding a second stream to a worker that read one renames the first
+// stream's table; the new table has no checkpoints, so that stream restarts from
+// kcl.initialPosition. Setting leaseTable: <application> on the first stream before adding
+// the second keeps its table and checkpoints.
 func (c *Config) LeaseTable(stream string) string {
+	for _, s := range c.Streams {
+		if s.Name == stream && s.LeaseTable != "" {
+			return s.LeaseTable
+		}
+	}
+	return c.derivedLeaseTable(stream)
+}
+
+// derivedLeaseTable is the lease table of a stream without leaseTable.
+func (c *Config) derivedLeaseTable(stream string) string {
 	if len(c.Streams) <= 1 {
 		return c.Application
 	}

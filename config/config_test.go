@@ -105,6 +105,7 @@ func TestEnvOverrides(t *testing.T) {
 		"MESHGATE_SHADOW_SAMPLE_INTERVAL":      "30s",
 		"MESHGATE_SHADOW_SAMPLES":              "0",
 		"MESHGATE_STREAMS":                     "a-raw, b-raw,",
+		"MESHGATE_LEASE_TABLES":                " b-raw = b-leases ,",
 		"MESHGATE_QUARANTINE_BUCKET":           "env-bucket",
 		"MESHGATE_QUARANTINE_PREFIX":           "envq",
 		"MESHGATE_QUARANTINE_KMS_KEY_ID":       "key-1",
@@ -128,7 +129,7 @@ func TestEnvOverrides(t *testing.T) {
 	}
 	want := Config{
 		Application: "app-env", Region: "us-east-1", WorkerID: "w-env", Contracts: "rel/contracts",
-		Streams:    []Stream{{Name: "a-raw"}, {Name: "b-raw"}},
+		Streams:    []Stream{{Name: "a-raw"}, {Name: "b-raw", LeaseTable: "b-leases"}},
 		Quarantine: Quarantine{Bucket: "env-bucket", Prefix: "envq", KMSKeyID: "key-1"},
 		Endpoints:  Endpoints{Kinesis: "http://127.0.0.1:1", DynamoDB: "http://127.0.0.1:2", S3: "http://127.0.0.1:3"},
 		KCL: KCL{InitialPosition: Latest, MaxRecords: 42, IdleTimeBetweenReads: Duration(100 * time.Millisecond),
@@ -213,7 +214,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown key in a stream",
 			src:  "region: r\nstreams:\n  - name: a\n    shards: 2\nquarantine: {bucket: bkt}\n",
-			want: "w.yaml:4:5: streams[0].shards: unknown field (known: contract, curated, name)",
+			want: "w.yaml:4:5: streams[0].shards: unknown field (known: contract, curated, leaseTable, name)",
 		},
 		{
 			name: "duplicate key",
@@ -282,6 +283,53 @@ w.yaml:18:22: kcl.shardSyncInterval: want 100ms..10m, got 0s
 w.yaml:19:16: http.listen: want host:port (or empty to disable), got "9108"
 w.yaml:20:14: log.level: want debug, info, warn or error, got "verbose"
 w.yaml:21:16: shutdownGrace: want 1s..10m, got 0s`,
+		},
+		{
+			name: "lease tables: invalid names and shared tables",
+			src: `
+application: shop
+region: eu-west-1
+streams:
+  - name: a-raw
+    leaseTable: ab
+  - name: b-raw
+    leaseTable: "b leases"
+  - name: c-raw
+    leaseTable: shop
+  - name: d-raw
+    leaseTable: shop
+  - name: e-raw
+    leaseTable: shop-f-raw
+  - name: f-raw
+quarantine: {bucket: bkt}
+`,
+			want: `w.yaml:6:17: streams[0].leaseTable: "ab" is not a valid DynamoDB table name (3..255 of a-z A-Z 0-9 _ . -)
+w.yaml:8:17: streams[1].leaseTable: "b leases" is not a valid DynamoDB table name (3..255 of a-z A-Z 0-9 _ . -)
+w.yaml:12:17: streams[3].leaseTable: lease table "shop" is also the lease table of stream "c-raw"; each stream needs its own
+w.yaml:15:11: streams[5].name: lease table "shop-f-raw" is also the lease table of stream "e-raw"; each stream needs its own`,
+		},
+		{
+			name: "lease table too long",
+			src:  "region: r\nstreams:\n  - name: a-raw\n    leaseTable: " + strings.Repeat("t", 256) + "\nquarantine: {bucket: bkt}\n",
+			want: `w.yaml:4:17: streams[0].leaseTable: "` + strings.Repeat("t", 256) + `" is not a valid DynamoDB table name (3..255 of a-z A-Z 0-9 _ . -)`,
+		},
+		{
+			name: "lease tables from the environment",
+			src:  minimal,
+			env:  map[string]string{"MESHGATE_STREAMS": "a-raw,b-raw", "MESHGATE_LEASE_TABLES": "a-raw=tab1,b-raw=tab1"},
+			want: `env MESHGATE_LEASE_TABLES: streams[1].leaseTable: lease table "tab1" is also the lease table of stream "a-raw"; each stream needs its own`,
+		},
+		{
+			name: "lease tables env: unknown stream",
+			src:  minimal,
+			env:  map[string]string{"MESHGATE_LEASE_TABLES": "orders-raw=meshgate,customers-raw=x-leases"},
+			want: `env MESHGATE_LEASE_TABLES: stream "customers-raw" is not a configured source stream`,
+		},
+		{
+			name: "lease tables env: malformed",
+			src:  minimal,
+			env:  map[string]string{"MESHGATE_LEASE_TABLES": "orders-raw"},
+			want: `env MESHGATE_LEASE_TABLES: want stream=table pairs separated by commas, got "orders-raw"`,
 		},
 		{
 			name: "bad environment values",
@@ -364,5 +412,45 @@ func TestContractsFromS3AreNotRelative(t *testing.T) {
 	}
 	if _, err := Parse("w.yaml", []byte(minimal+"contractsReload: -1s\n"), envMap(nil)); err == nil || !strings.Contains(err.Error(), "contractsReload: must not be negative") {
 		t.Errorf("negative interval: %v", err)
+	}
+}
+
+func TestLeaseTable(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		streams string
+		env     map[string]string
+		want    map[string]string // stream -> lease table
+	}{
+		{"one stream: the application", "[{name: orders-raw}]", nil,
+			map[string]string{"orders-raw": "shop"}},
+		{"several: application-stream", "[{name: orders-raw}, {name: customers-raw}]", nil,
+			map[string]string{"orders-raw": "shop-orders-raw", "customers-raw": "shop-customers-raw"}},
+		// The migration: the first stream keeps its table when a second one is added.
+		{"pinned first stream keeps its table", "[{name: orders-raw, leaseTable: shop}, {name: customers-raw}]", nil,
+			map[string]string{"orders-raw": "shop", "customers-raw": "shop-customers-raw"}},
+		{"pinned single stream", "[{name: orders-raw, leaseTable: orders-leases}]", nil,
+			map[string]string{"orders-raw": "orders-leases"}},
+		{"from the environment", "[{name: orders-raw, leaseTable: from-file}, {name: customers-raw}]",
+			map[string]string{"MESHGATE_LEASE_TABLES": "customers-raw=cust.leases_1,orders-raw=shop"},
+			map[string]string{"orders-raw": "shop", "customers-raw": "cust.leases_1"}},
+		{"empty environment value changes nothing", "[{name: orders-raw, leaseTable: from-file}]",
+			map[string]string{"MESHGATE_LEASE_TABLES": ""},
+			map[string]string{"orders-raw": "from-file"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := "application: shop\nregion: r\nquarantine: {bucket: bkt}\nstreams: " + tc.streams + "\n"
+			c, err := Parse("w.yaml", []byte(src), envMap(tc.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, s := range c.Streams {
+				got[s.Name] = c.LeaseTable(s.Name)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("lease tables %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -148,7 +149,8 @@ func boolean(p func(c *Config) *bool) func(*Config, string) error {
 
 // envVars are the environment overrides, applied in this order after the file.
 // MESHGATE_STREAMS replaces the stream list with comma-separated names (contract and
-// curated stream then come from the contracts).
+// curated stream then come from the contracts, lease tables from MESHGATE_LEASE_TABLES or
+// the application name).
 var envVars = []envVar{
 	{"MESHGATE_APPLICATION", "application", str(func(c *Config) *string { return &c.Application })},
 	{"MESHGATE_REGION", "region", str(func(c *Config) *string { return &c.Region })},
@@ -164,6 +166,7 @@ var envVars = []envVar{
 		}
 		return nil
 	}},
+	{"MESHGATE_LEASE_TABLES", "streams.leaseTable", setLeaseTables},
 	{"MESHGATE_QUARANTINE_BUCKET", "quarantine.bucket", str(func(c *Config) *string { return &c.Quarantine.Bucket })},
 	{"MESHGATE_QUARANTINE_PREFIX", "quarantine.prefix", str(func(c *Config) *string { return &c.Quarantine.Prefix })},
 	{"MESHGATE_QUARANTINE_KMS_KEY_ID", "quarantine.kmsKeyID", str(func(c *Config) *string { return &c.Quarantine.KMSKeyID })},
@@ -182,6 +185,28 @@ var envVars = []envVar{
 	{"MESHGATE_KCL_MAX_LEASES_PER_WORKER", "kcl.maxLeasesPerWorker", integer(func(c *Config) *int { return &c.KCL.MaxLeasesPerWorker })},
 	{"MESHGATE_KCL_SHARD_SYNC_INTERVAL", "kcl.shardSyncInterval", duration(func(c *Config) *Duration { return &c.KCL.ShardSyncInterval })},
 	{"MESHGATE_KCL_LEASE_STEALING", "kcl.leaseStealing", boolean(func(c *Config) *bool { return &c.KCL.LeaseStealing })},
+}
+
+// setLeaseTables applies MESHGATE_LEASE_TABLES: comma-separated stream=table pairs that set
+// the leaseTable of streams already configured (by the file or MESHGATE_STREAMS, which is
+// applied first). An empty value changes nothing.
+func setLeaseTables(c *Config, v string) error {
+	for _, pair := range strings.Split(v, ",") {
+		if pair = strings.TrimSpace(pair); pair == "" {
+			continue
+		}
+		stream, table, ok := strings.Cut(pair, "=")
+		stream, table = strings.TrimSpace(stream), strings.TrimSpace(table)
+		if !ok || stream == "" || table == "" {
+			return fmt.Errorf("want stream=table pairs separated by commas, got %q", pair)
+		}
+		i := slices.IndexFunc(c.Streams, func(s Stream) bool { return s.Name == stream })
+		if i < 0 {
+			return fmt.Errorf("stream %q is not a configured source stream", stream)
+		}
+		c.Streams[i].LeaseTable = table
+	}
+	return nil
 }
 
 // EnvVars lists the names of the environment variables Load reads, in order of
@@ -203,14 +228,25 @@ func (d *decoder) applyEnv(c *Config, env Env) {
 		if !ok {
 			continue
 		}
+		before := make([]string, len(c.Streams))
+		for i, s := range c.Streams {
+			before[i] = s.LeaseTable
+		}
 		if err := e.set(c, v); err != nil {
 			d.errs = append(d.errs, &Error{Env: e.name, Msg: err.Error()})
 			continue
 		}
 		d.sources[e.field] = source{env: e.name}
-		if e.field == "streams" {
+		switch e.field {
+		case "streams":
 			for i := range c.Streams {
 				d.sources[fmt.Sprintf("streams[%d].name", i)] = source{env: e.name}
+			}
+		case "streams.leaseTable":
+			for i, s := range c.Streams {
+				if i < len(before) && s.LeaseTable != before[i] {
+					d.sources[fmt.Sprintf("streams[%d].leaseTable", i)] = source{env: e.name}
+				}
 			}
 		}
 	}
@@ -287,12 +323,29 @@ func (d *decoder) check(c *Config) {
 			d.problem(fmt.Sprintf("streams[%d].curated", i), "curated stream %q is also a source stream: events would loop", s.Curated)
 		}
 	}
-	if len(c.Streams) > 1 {
-		for i, s := range c.Streams {
-			if t := c.LeaseTable(s.Name); len(t) > 255 {
-				d.problem(fmt.Sprintf("streams[%d].name", i), "lease table name %q is longer than 255 characters", t)
-			}
+	// Lease tables: a pinned name must be a DynamoDB table name; a derived one must fit; no
+	// two streams may share a table (their shard ids would collide in it).
+	tables := map[string]string{} // table -> the stream that has it
+	for i, s := range c.Streams {
+		if s.Name == "" {
+			continue
 		}
+		field, t := fmt.Sprintf("streams[%d].name", i), c.LeaseTable(s.Name)
+		if s.LeaseTable != "" {
+			field = fmt.Sprintf("streams[%d].leaseTable", i)
+			if !validTableName(t) {
+				d.problem(field, "%q is not a valid DynamoDB table name (3..255 of a-z A-Z 0-9 _ . -)", t)
+				continue
+			}
+		} else if len(t) > 255 {
+			d.problem(field, "lease table name %q is longer than 255 characters", t)
+			continue
+		}
+		if other, dup := tables[t]; dup && other != s.Name {
+			d.problem(field, "lease table %q is also the lease table of stream %q; each stream needs its own", t, other)
+			continue
+		}
+		tables[t] = s.Name
 	}
 	switch b := c.Quarantine.Bucket; {
 	case b == "":
@@ -352,3 +405,5 @@ func (d *decoder) check(c *Config) {
 }
 
 func validStreamName(s string) bool { return len(s) <= 128 && nameRE.MatchString(s) }
+
+func validTableName(s string) bool { return len(s) >= 3 && len(s) <= 255 && nameRE.MatchString(s) }

@@ -64,13 +64,18 @@ func newEnv(t *testing.T, streams map[string]int32) *env {
 	return &env{t: t, stack: stack, bin: bin, contracts: filepath.Join(root, "examples", "contracts"), dir: t.TempDir()}
 }
 
-// workerConfig writes a worker configuration and returns its path.
+// workerConfig writes a worker configuration and returns its path. A stream written
+// "name=table" gets leaseTable: table.
 func (e *env) workerConfig(name, application string, streams []string, extra string) string {
 	e.t.Helper()
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "application: %s\ncontracts: %s\nstreams:\n", application, e.contracts)
 	for _, s := range streams {
-		fmt.Fprintf(&sb, "  - name: %s\n", s)
+		name, table, pinned := strings.Cut(s, "=")
+		fmt.Fprintf(&sb, "  - name: %s\n", name)
+		if pinned {
+			fmt.Fprintf(&sb, "    leaseTable: %s\n", table)
+		}
 	}
 	fmt.Fprintf(&sb, `quarantine: {bucket: %s, prefix: quarantine}
 kcl:

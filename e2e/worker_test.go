@@ -15,8 +15,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
+	"github.com/meshgate/meshgate/checkpoint"
 	"github.com/meshgate/meshgate/gen"
 	"github.com/meshgate/meshgate/internal/testenv"
 	"github.com/meshgate/meshgate/quarantine"
@@ -27,10 +29,13 @@ var exampleStreams = map[string]int32{"orders-raw": 2, "customers-raw": 1, "orde
 // TestRoutesEveryEventWithItsVerdict: mixed good, bad and hostile events of both domains →
 // every good (and warned) event on its curated stream, enriched; every bad one in quarantine
 // with exactly the rules (or decode reason) the generator says it breaks; nothing else.
-// The quarantine listing is cross-checked with the real AWS CLI v2.
+// The quarantine listing is cross-checked with the real AWS CLI v2. orders-raw has a pinned
+// leaseTable: after the graceful stop that table (read with the AWS CLI) holds the checkpoint
+// of every orders shard at the last record put, and the derived name was never created.
 func TestRoutesEveryEventWithItsVerdict(t *testing.T) {
 	e := newEnv(t, exampleStreams)
-	cfg := e.workerConfig("w", "e2e-route", []string{"orders-raw", "customers-raw"}, "")
+	const pinned = "e2e-route-orders-leases"
+	cfg := e.workerConfig("w", "e2e-route", []string{"orders-raw=" + pinned, "customers-raw"}, "")
 	recordPath := filepath.Join(e.dir, "aws-calls.json")
 	w := e.startWorker("w1", cfg, "MESHGATE_RECORD_AWS_CALLS="+recordPath)
 
@@ -120,6 +125,34 @@ func TestRoutesEveryEventWithItsVerdict(t *testing.T) {
 		t.Errorf("worker exited %d after SIGTERM", code)
 	}
 	t.Logf("graceful stop took %v", took.Round(time.Millisecond))
+
+	// The pinned lease table holds orders-raw's checkpoints: each shard at its last record.
+	lastSeq := map[string]string{} // "stream/shard" -> highest sequence number put
+	for _, s := range sents {
+		k := s.rec.Stream + "/" + s.shard
+		if seqLess(lastSeq[k], s.seq) {
+			lastSeq[k] = s.seq
+		}
+	}
+	lastOf := func(stream string) map[string]string {
+		out := map[string]string{}
+		for k, seq := range lastSeq {
+			if shard, ok := strings.CutPrefix(k, stream+"/"); ok {
+				out[shard] = seq
+			}
+		}
+		return out
+	}
+	if got, want := awsCLICheckpoints(t, e.stack.Endpoints().DynamoDB, pinned), lastOf("orders-raw"); len(want) != 2 || !reflect.DeepEqual(got, want) {
+		t.Errorf("aws dynamodb scan %s: checkpoints %v, want orders-raw's last sequence numbers %v", pinned, got, want)
+	}
+	if got, want := e.checkpoints("e2e-route-customers-raw"), lastOf("customers-raw"); !reflect.DeepEqual(got, want) {
+		t.Errorf("customers-raw's derived lease table holds checkpoints %v, want %v", got, want)
+	}
+	if _, err := e.stack.DynamoDB().DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String("e2e-route-orders-raw")}); err == nil {
+		t.Errorf("the derived table e2e-route-orders-raw exists although orders-raw pins %s", pinned)
+	}
+
 	// MESHGATE_RECORD_AWS_CALLS: the operations the worker used, for the IAM policy.
 	data, err := os.ReadFile(recordPath)
 	if err != nil {
@@ -204,8 +237,53 @@ func checkQuarantined(t *testing.T, s sent, q quarantine.Record) {
 	}
 }
 
-// awsCLIListKeys lists a bucket with the real AWS CLI v2 (Debian's awscli).
-func awsCLIListKeys(t *testing.T, endpoint, bucket string) []string {
+// seqLess compares Kinesis sequence numbers (decimal strings of up to 128 bits); "" is least.
+func seqLess(a, b string) bool {
+	if len(a) != len(b) {
+		return len(a) < len(b)
+	}
+	return a < b
+}
+
+// checkpoints reads a lease table with the checkpoint store: shard -> checkpoint.
+func (e *env) checkpoints(table string) map[string]string {
+	e.t.Helper()
+	s, err := checkpoint.New(e.stack.DynamoDB(), checkpoint.Options{Table: table, WorkerID: "e2e-observer"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	items, err := s.Items(ctx)
+	if err != nil {
+		e.t.Fatalf("read lease table %s: %v", table, err)
+	}
+	out := map[string]string{}
+	for _, it := range items {
+		out[it.ShardID] = it.Checkpoint
+	}
+	return out
+}
+
+// awsCLICheckpoints scans a lease table with the real AWS CLI v2: shard -> Checkpoint.
+func awsCLICheckpoints(t *testing.T, endpoint, table string) map[string]string {
+	t.Helper()
+	out := awsCLI(t, "--endpoint-url", endpoint, "--output", "json", "dynamodb", "scan", "--table-name", table, "--consistent-read")
+	var res struct {
+		Items []map[string]struct{ S string }
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("aws output %q: %v", out, err)
+	}
+	got := map[string]string{}
+	for _, it := range res.Items {
+		got[it["ShardID"].S] = it["Checkpoint"].S
+	}
+	return got
+}
+
+// awsCLI runs the real AWS CLI v2 (Debian's awscli) against the emulators and returns stdout.
+func awsCLI(t *testing.T, args ...string) []byte {
 	t.Helper()
 	const cli = "/usr/bin/aws"
 	if _, err := os.Stat(cli); err != nil {
@@ -218,8 +296,7 @@ func awsCLIListKeys(t *testing.T, endpoint, bucket string) []string {
 	os.WriteFile(cfg, []byte("[default]\ns3 =\n    addressing_style = path\n"), 0o600)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, cli, "--endpoint-url", endpoint, "--output", "json",
-		"s3api", "list-objects-v2", "--bucket", bucket)
+	cmd := exec.CommandContext(ctx, cli, args...)
 	cmd.Env = append(testenv.Endpoints{}.Environ(), "AWS_CONFIG_FILE="+cfg, "AWS_PAGER=", "PATH="+os.Getenv("PATH"), "HOME="+t.TempDir())
 	out, err := cmd.Output()
 	if err != nil {
@@ -227,8 +304,15 @@ func awsCLIListKeys(t *testing.T, endpoint, bucket string) []string {
 		if ee, ok := err.(*exec.ExitError); ok {
 			stderr = ee.Stderr
 		}
-		t.Fatalf("aws s3api list-objects-v2: %v\n%s", err, stderr)
+		t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, stderr)
 	}
+	return out
+}
+
+// awsCLIListKeys lists a bucket with the real AWS CLI v2 (Debian's awscli).
+func awsCLIListKeys(t *testing.T, endpoint, bucket string) []string {
+	t.Helper()
+	out := awsCLI(t, "--endpoint-url", endpoint, "--output", "json", "s3api", "list-objects-v2", "--bucket", bucket)
 	var res struct{ Contents []struct{ Key string } }
 	if err := json.Unmarshal(out, &res); err != nil {
 		t.Fatalf("aws output %q: %v", out, err)

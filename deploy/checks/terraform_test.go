@@ -86,6 +86,11 @@ func TestTerraformProblemsCatchBreakage(t *testing.T) {
 		{"root user", "ecs.tf", `user                   = "65532:65532"`, `user                   = "0"`, "container user"},
 		{"short stop timeout", "variables.tf", "default     = 40\n", "default     = 20\n", "must exceed shutdown_grace_seconds"},
 		{"no precondition", "ecs.tf", "condition     = var.stop_timeout_seconds > var.shutdown_grace_seconds", "condition     = true", "a precondition must refuse"},
+		{"pinned lease tables ignored", "main.tf", "lookup(var.lease_tables, s, local.derived_lease_tables[s])", "local.derived_lease_tables[s]", "must honour var.lease_tables"},
+		{"ARNs from another map", "main.tf", "for t in values(local.lease_tables)", "for t in values(local.derived_lease_tables)", "must be built from local.lease_tables"},
+		{"tables from another map", "dynamodb.tf", "for_each = local.lease_tables", "for_each = local.derived_lease_tables", `for_each = "local.derived_lease_tables"`},
+		{"lease ARNs elsewhere", "iam.tf", "resources = local.lease_table_arns", `resources = ["arn:aws:dynamodb:eu-west-1:123456789012:table/meshgate"]`, "want local.lease_table_arns"},
+		{"worker not told its tables", "ecs.tf", "        { name = \"MESHGATE_LEASE_TABLES\", value = join(\",\", [for s, t in local.lease_tables : \"${s}=${t}\"]) },\n", "", "MESHGATE_LEASE_TABLES"},
 		{"syntax error", "main.tf", "locals {", "locals {{", "parse terraform"},
 	}
 	for _, tt := range tests {

@@ -83,6 +83,16 @@ func TerraformProblems(m *TFModule, want TFExpect) []string {
 		attr := NestedOne(b, "attribute")
 		eq(attr, "name", "ShardID")
 		eq(attr, "type", "S")
+		eq(b, "for_each", Ref("local.lease_tables"))
+	}
+	// One map names the tables, their IAM ARNs and the worker's MESHGATE_LEASE_TABLES, and it
+	// honours the pinned names (var.lease_tables, the worker's streams[].leaseTable).
+	locals := m.One("locals")
+	if v, _ := m.Attr(locals, "lease_tables"); !strings.Contains(fmt.Sprint(v), "var.lease_tables") {
+		add("local.lease_tables must honour var.lease_tables (pinned lease tables), got %v", v)
+	}
+	if v, _ := m.Attr(locals, "lease_table_arns"); !strings.Contains(fmt.Sprint(v), "local.lease_tables") {
+		add("local.lease_table_arns must be built from local.lease_tables, got %v", v)
 	}
 
 	// Quarantine bucket.
@@ -143,8 +153,12 @@ func TerraformProblems(m *TFModule, want TFExpect) []string {
 		}
 		sort.Strings(list)
 		got[fmt.Sprint(sid)] = list
-		if res, _ := m.Attr(st, "resources"); hasStar(res) {
+		res, _ := m.Attr(st, "resources")
+		if hasStar(res) {
 			add("%s: statement %v has a \"*\" resource", Where(st), sid)
+		}
+		if sid == "LeaseTable" && res != Ref("local.lease_table_arns") {
+			add("%s: statement LeaseTable resources = %v, want local.lease_table_arns (the tables this module creates)", Where(st), res)
 		}
 	}
 	if !reflect.DeepEqual(got, want.Worker) {
@@ -239,6 +253,17 @@ func TerraformProblems(m *TFModule, want TFExpect) []string {
 		if got := dig(ctr, c.path); !reflect.DeepEqual(got, c.want) {
 			add("%s: container %s = %#v, want %#v", Where(td), c.path, got, c.want)
 		}
+	}
+	leaseEnv := false
+	envs, _ := dig(ctr, "environment").([]any)
+	for _, e := range envs {
+		if kv, ok := e.(map[string]any); ok && kv["name"] == "MESHGATE_LEASE_TABLES" {
+			c, ok := kv["value"].(Call)
+			leaseEnv = ok && c.Name == "join" && strings.Contains(fmt.Sprint(c.Args), "local.lease_tables")
+		}
+	}
+	if !leaseEnv {
+		add("%s: the container must get MESHGATE_LEASE_TABLES from local.lease_tables, or the worker may use other tables than those created and granted", Where(td))
 	}
 	stop, _ := m.Attr(m.One("variable", "stop_timeout_seconds"), "default")
 	grace, _ := m.Attr(m.One("variable", "shutdown_grace_seconds"), "default")

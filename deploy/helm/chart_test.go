@@ -7,6 +7,7 @@ package helm_test
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"io"
 	"os"
 	"os/exec"
@@ -133,10 +134,13 @@ func TestRenderedConfigLoads(t *testing.T) {
 		streams int
 		listen  string
 		grace   string
+		tables  map[string]string // stream -> lease table
 	}{
-		{"default", nil, 2, "0.0.0.0:9108", "25s"},
-		{"production", []string{"-f", "meshgate/ci/production-values.yaml"}, 2, "0.0.0.0:9200", "50s"},
-		{"gitsync", []string{"-f", "meshgate/ci/gitsync-values.yaml"}, 2, "0.0.0.0:9108", "25s"},
+		{"default", nil, 2, "0.0.0.0:9108", "25s",
+			map[string]string{"orders-raw": "meshgate-orders-raw", "customers-raw": "meshgate-customers-raw"}},
+		{"production", []string{"-f", "meshgate/ci/production-values.yaml"}, 2, "0.0.0.0:9200", "50s",
+			map[string]string{"orders-raw": "meshgate-prod", "customers-raw": "meshgate-prod-customers-raw"}},
+		{"gitsync", []string{"-f", "meshgate/ci/gitsync-values.yaml"}, 2, "0.0.0.0:9108", "25s", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -148,6 +152,11 @@ func TestRenderedConfigLoads(t *testing.T) {
 			}
 			if len(cfg.Streams) != tt.streams || cfg.HTTP.Listen != tt.listen || cfg.ShutdownGrace.String() != tt.grace {
 				t.Errorf("config %+v", cfg)
+			}
+			for stream, table := range tt.tables {
+				if got := cfg.LeaseTable(stream); got != table {
+					t.Errorf("lease table of %s = %q, want %q", stream, got, table)
+				}
 			}
 			if cfg.WorkerID != "mg-meshgate-7d9c8b6f5-x2x7q" {
 				t.Errorf("worker id %q, want the pod name", cfg.WorkerID)
@@ -217,5 +226,29 @@ func TestContractsConfigMapLoads(t *testing.T) {
 	}
 	if len(set.Contracts()) == 0 {
 		t.Error("no contracts loaded from the mounted ConfigMap")
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite meshgate/files/alerts.yaml from deploy/prometheus/alerts.yaml (make generate)")
+
+// TestChartAlertsUpToDate: the chart's PrometheusRule carries meshgate/files/alerts.yaml (helm
+// reads only files inside the chart), which must be deploy/prometheus/alerts.yaml byte for
+// byte; with -update (make generate) it copies the file instead.
+func TestChartAlertsUpToDate(t *testing.T) {
+	want, err := os.ReadFile("../prometheus/alerts.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const copyPath = "meshgate/files/alerts.yaml"
+	if *update {
+		if err := os.WriteFile(copyPath, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	got, err := os.ReadFile(copyPath)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("deploy/helm/%s is not a copy of deploy/prometheus/alerts.yaml (%v).\n"+
+			"Copy it with: make generate   (or: go test ./deploy/helm -run '^TestChartAlertsUpToDate$' -update)", copyPath, err)
 	}
 }

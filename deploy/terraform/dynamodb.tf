@@ -27,4 +27,11 @@ resource "aws_dynamodb_table" "lease" {
   deletion_protection_enabled = true
 
   tags = merge(local.tags, { stream = each.key })
+
+  lifecycle {
+    precondition {
+      condition     = length(setsubtract(keys(var.lease_tables), var.raw_streams)) == 0 && length(distinct(values(local.lease_tables))) == length(local.lease_tables)
+      error_message = "lease_tables may name only raw_streams, and no two streams may share a lease table."
+    }
+  }
 }

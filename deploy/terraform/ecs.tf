@@ -40,6 +40,7 @@ resource "aws_ecs_task_definition" "worker" {
         { name = "MESHGATE_APPLICATION", value = var.application },
         { name = "MESHGATE_REGION", value = local.region },
         { name = "MESHGATE_STREAMS", value = join(",", var.raw_streams) },
+        { name = "MESHGATE_LEASE_TABLES", value = join(",", [for s, t in local.lease_tables : "${s}=${t}"]) },
         { name = "MESHGATE_CONTRACTS", value = "/contracts" },
         { name = "MESHGATE_QUARANTINE_BUCKET", value = aws_s3_bucket.quarantine.bucket },
         { name = "MESHGATE_QUARANTINE_PREFIX", value = var.quarantine_prefix },

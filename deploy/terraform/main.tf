@@ -13,10 +13,14 @@ locals {
 
   use_kms = var.kms_key_arn != ""
 
-  # config.LeaseTable: the application name for one stream, "<application>-<stream>" for several.
-  lease_tables = length(var.raw_streams) == 1 ? { (var.raw_streams[0]) = var.application } : {
+  # config.LeaseTable: a stream's pinned name (var.lease_tables, the worker's
+  # streams[].leaseTable) or the application name for one stream, "<application>-<stream>" for
+  # several. The ECS task gets the whole map (MESHGATE_LEASE_TABLES), so the worker uses
+  # exactly the tables created and granted here.
+  derived_lease_tables = length(var.raw_streams) == 1 ? { (var.raw_streams[0]) = var.application } : {
     for s in var.raw_streams : s => "${var.application}-${s}"
   }
+  lease_tables = { for s in var.raw_streams : s => lookup(var.lease_tables, s, local.derived_lease_tables[s]) }
 
   raw_stream_arns     = [for s in var.raw_streams : "arn:${local.partition}:kinesis:${local.region}:${local.account}:stream/${s}"]
   curated_stream_arns = [for s in var.curated_streams : "arn:${local.partition}:kinesis:${local.region}:${local.account}:stream/${s}"]

@@ -9,7 +9,7 @@ output "curated_stream_arns" {
 }
 
 output "lease_tables" {
-  description = "Lease table per raw stream (worker config: application, streams)."
+  description = "Lease table per raw stream (worker config: streams[].leaseTable, or derived from application)."
   value       = local.lease_tables
 }
 

@@ -1,13 +1,24 @@
 # ---- naming ---------------------------------------------------------------------------------
 
 variable "application" {
-  description = "KCL application name (worker config `application`). Lease tables are named after it: the name itself for one raw stream, \"<application>-<stream>\" for each of several."
+  description = "KCL application name (worker config `application`). Lease tables are named after it: the name itself for one raw stream, \"<application>-<stream>\" for each of several (unless pinned in lease_tables)."
   type        = string
   default     = "meshgate"
 
   validation {
     condition     = can(regex("^[a-zA-Z0-9_.-]{3,200}$", var.application))
     error_message = "application must be 3..200 of a-z A-Z 0-9 _ . - (it names DynamoDB tables)."
+  }
+}
+
+variable "lease_tables" {
+  description = "Pinned lease table per raw stream (the worker's streams[].leaseTable), e.g. { orders-raw = \"meshgate\" }. Streams left out get the derived name. Pin the first stream's table to the application name before adding a second raw stream: otherwise its table is renamed and its shards restart from initialPosition."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for t in values(var.lease_tables) : can(regex("^[a-zA-Z0-9_.-]{3,255}$", t))])
+    error_message = "lease_tables: table names must be 3..255 of a-z A-Z 0-9 _ . -."
   }
 }
 

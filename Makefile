@@ -136,8 +136,10 @@ e2e: install-local
 	$(GO) test -count=1 -timeout $(GO_TEST_TIMEOUT) $(GO_TEST_FLAGS) ./e2e/ ./reload/
 
 # ---- Prometheus alerts and Grafana dashboard (deploy/prometheus, deploy/grafana) ----------------
-# test-promtool (alias promtool-test): promtool check/test rules on the alert rules, then the real-
-# Prometheus check of every dashboard query against simulated worker metrics (no emulators).
+# test-promtool (alias promtool-test): promtool check/test rules on the hand-written alert rules
+# (alerts.yaml) and on the committed ODCS threshold alerts generated from examples/contracts
+# (odcs-alerts.yaml), then the real-Prometheus check of every dashboard query against simulated
+# worker metrics (no emulators).
 # dashboard-check: the same check, strict, against the real `meshgate run` during an end-to-end run on
 # the local emulators (TestDashboardAgainstRealWorker; `make test` runs it too, inside test-go).
 TEST_SUITES += test-promtool
@@ -145,12 +147,21 @@ TEST_SUITES += test-promtool
 .PHONY: test-promtool promtool-test dashboard-check
 test-promtool promtool-test:
 	@command -v promtool >/dev/null || { echo "promtool missing: apt-get install prometheus" >&2; exit 1; }
-	promtool check rules deploy/prometheus/alerts.yaml
-	promtool test rules deploy/prometheus/alerts_test.yaml
+	promtool check rules deploy/prometheus/alerts.yaml deploy/prometheus/odcs-alerts.yaml
+	promtool test rules deploy/prometheus/alerts_test.yaml deploy/prometheus/odcs-alerts_test.yaml
 	deploy/prometheus/check-dashboard.sh --fake
 
 dashboard-check: install-local
 	deploy/prometheus/check-dashboard.sh --worker
+
+# generate: rewrite the committed files derived from others; `go test` fails while one is stale
+# and names this target. deploy/prometheus/odcs-alerts.yaml is `meshgate odcs alerts --contracts
+# examples/contracts` (after a change to examples/contracts or odcs/alerts.go); the chart's
+# files/alerts.yaml is a copy of deploy/prometheus/alerts.yaml (helm reads files inside the chart).
+.PHONY: generate
+generate:
+	$(GO) test -count=1 -run '^TestODCSAlertsFileUpToDate$$' ./deploy/prometheus -update
+	$(GO) test -count=1 -run '^TestChartAlertsUpToDate$$' ./deploy/helm -update
 
 # ---- deploy: image, Helm, ECS, IAM, Terraform (deploy/, see deploy/README.md) ---------------------
 # image:       static binary + buildah image (FROM scratch) + smoke test inside it; OCI archive in bin/

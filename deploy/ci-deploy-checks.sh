@@ -9,6 +9,7 @@
 #          the AWS CLI v2 are installed (Debian: apt-get install buildah awscli)
 #   image  deploy/docker/build-image.sh: static binary, buildah image, smoke test inside it
 #   helm   helm lint --strict and helm template for every deploy/helm/meshgate/ci/*-values.yaml
+#          (with the example contracts and deploy/prometheus/odcs-alerts.yaml as rule file)
 #   go     the deploy/checks module (strict k8s decoding, Terraform/hcl checks) and the product
 #          module's deploy packages (ECS with the AWS CLI, chart config/contracts loading, IAM
 #          least-privilege proof against the emulators, the health subcommand)
@@ -51,13 +52,16 @@ helm_checks() {
 		"$HELM" lint --strict --kube-version 1.30.0 -f "$v" "$chart"
 		step "helm template -f $v"
 		# shellcheck disable=SC2046 # one argument per line from contracts-args.sh
+		# The ODCS threshold alerts go into the PrometheusRule (when a values file enables it) the
+		# way a contracts repository's CI passes its own `meshgate odcs alerts` output.
 		"$HELM" template mg "$chart" --namespace data --kube-version 1.30.0 -f "$v" \
+			--set-file metrics.prometheusRule.ruleFiles.odcs=deploy/prometheus/odcs-alerts.yaml \
 			$(deploy/helm/contracts-args.sh examples/contracts) >/dev/null
 	done
 }
 
 go_checks() {
-	step "deploy/checks module: gofmt, vet, tests (strict k8s decoding, Terraform via hcl/v2)"
+	step "deploy/checks module: gofmt, vet, tests (strict k8s decoding, PrometheusRule = alert files, Terraform via hcl/v2)"
 	local unformatted
 	unformatted=$(gofmt -l deploy/checks)
 	[[ -z "$unformatted" ]] || { echo "gofmt needed: $unformatted" >&2; exit 1; }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -35,6 +36,11 @@ type ChartExpect struct {
 	ContractFiles      map[string]string
 	// ContractsDir is where the worker config must point.
 	ContractsDir string
+	// PrometheusRuleGroups are the rule groups the chart's PrometheusRule must carry, in order
+	// (RuleFileGroups of the alert files given); nil means no PrometheusRule is rendered.
+	// PrometheusRuleLabels must be among its labels.
+	PrometheusRuleGroups []monitoringv1.RuleGroup
+	PrometheusRuleLabels map[string]string
 }
 
 // ChartProblems checks the properties the chart promises and returns every violation found.
@@ -208,6 +214,7 @@ func ChartProblems(m *Manifests, want ChartExpect) []string {
 	if !want.ServiceMonitor && len(m.ServiceMonitors) != 0 {
 		add("ServiceMonitor rendered although disabled")
 	}
+	checkPrometheusRule(add, m, want)
 	return p
 }
 
@@ -254,6 +261,9 @@ func objNames(m *Manifests, add func(string, ...any)) {
 	}
 	for _, o := range m.ServiceMonitors {
 		all = append(all, named{"ServiceMonitor", o.Name, o.Labels})
+	}
+	for _, o := range m.PrometheusRules {
+		all = append(all, named{"PrometheusRule", o.Name, o.Labels})
 	}
 	for _, o := range all {
 		if o.name != "" {

@@ -6,7 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/yaml"
 )
 
 // tool returns the repository root and helm, skipping (or failing under CI=true) without helm.
@@ -110,12 +112,13 @@ func TestChartRenders(t *testing.T) {
 				t.Fatal(err)
 			}
 			files := readTree(t, dir)
-			m := render(t, helm, chart, append([]string{"-f", filepath.Join(ci, "production-values.yaml")}, args...)...)
+			m := render(t, helm, chart, append([]string{"-f", filepath.Join(ci, "production-values.yaml"), "--set-file", odcsRuleFileArg(root)}, args...)...)
 			for _, p := range ChartProblems(m, ChartExpect{
 				RoleArn: "arn:aws:iam::123456789012:role/meshgate-worker", CreateServiceAccount: true,
 				HTTPPort: 9200, PDB: true, Service: true, ServiceMonitor: true, PodAnnotations: true,
 				ContractsConfigMap: "mg-meshgate-contracts", Items: itemsFor(files), ContractFiles: files,
-				ContractsDir: "/contracts",
+				ContractsDir: "/contracts", PrometheusRuleGroups: alertGroups(t, root, "alerts.yaml", "odcs-alerts.yaml"),
+				PrometheusRuleLabels: map[string]string{"release": "kube-prometheus-stack"},
 			}) {
 				t.Error(p)
 			}
@@ -145,6 +148,95 @@ func TestChartRenders(t *testing.T) {
 	})
 }
 
+// odcsRuleFileArg is the --set-file argument that puts the committed ODCS threshold alerts
+// (`meshgate odcs alerts --contracts examples/contracts`) into the PrometheusRule, the way a
+// contracts repository's CI job passes its own.
+func odcsRuleFileArg(root string) string {
+	return "metrics.prometheusRule.ruleFiles.odcs=" + filepath.Join(root, "deploy/prometheus/odcs-alerts.yaml")
+}
+
+// alertGroups returns the rule groups of deploy/prometheus files, in order.
+func alertGroups(t *testing.T, root string, files ...string) []monitoringv1.RuleGroup {
+	t.Helper()
+	var paths []string
+	for _, f := range files {
+		paths = append(paths, filepath.Join(root, "deploy/prometheus", f))
+	}
+	groups, err := RuleFileGroups(paths...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return groups
+}
+
+// The PrometheusRule carries the chart's alerts, rule files and extra groups, in that order,
+// and exactly them.
+func TestChartPrometheusRule(t *testing.T) {
+	root, helm := tool(t)
+	chart := filepath.Join(root, "deploy/helm/meshgate")
+	base := ChartExpect{HTTPPort: 9108, CreateServiceAccount: true, PDB: true, Service: true, PodAnnotations: true,
+		ContractsConfigMap: "meshgate-contracts", ContractsDir: "/contracts"}
+	extra := `metrics:
+  prometheusRule:
+    enabled: true
+    defaultAlerts: false
+    labels: {prometheus: platform}
+    extraGroups:
+      - name: team-slo
+        interval: 30s
+        rules:
+          - record: meshgate:records_in:rate5m
+            expr: sum by (domain) (rate(meshgate_records_in_total[5m]))
+          - alert: MeshgateOrdersSilent
+            expr: meshgate:records_in:rate5m{domain="orders"} == 0
+            for: 15m
+            labels: {severity: warning}
+            annotations: {summary: no orders for 15 minutes}
+`
+	extraFile := filepath.Join(t.TempDir(), "extra-values.yaml")
+	if err := os.WriteFile(extraFile, []byte(extra), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var extraGroups struct {
+		Metrics struct {
+			PrometheusRule struct {
+				ExtraGroups []monitoringv1.RuleGroup `json:"extraGroups"`
+			} `json:"prometheusRule"`
+		} `json:"metrics"`
+	}
+	if err := yaml.Unmarshal([]byte(extra), &extraGroups); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		args   []string
+		groups []monitoringv1.RuleGroup
+		labels map[string]string
+	}{
+		{"disabled by default", nil, nil, nil},
+		{"chart alerts only", []string{"--set", "metrics.prometheusRule.enabled=true"}, alertGroups(t, root, "alerts.yaml"), nil},
+		{"chart alerts and the ODCS rule file", []string{"--set", "metrics.prometheusRule.enabled=true", "--set-file", odcsRuleFileArg(root)},
+			alertGroups(t, root, "alerts.yaml", "odcs-alerts.yaml"), nil},
+		{"ODCS rule file only", []string{"--set", "metrics.prometheusRule.enabled=true", "--set", "metrics.prometheusRule.defaultAlerts=false",
+			"--set-file", odcsRuleFileArg(root)}, alertGroups(t, root, "odcs-alerts.yaml"), nil},
+		{"extra groups from values", []string{"-f", extraFile}, extraGroups.Metrics.PrometheusRule.ExtraGroups, map[string]string{"prometheus": "platform"}},
+		{"all three", []string{"-f", extraFile, "--set", "metrics.prometheusRule.defaultAlerts=true", "--set-file", odcsRuleFileArg(root)},
+			append(alertGroups(t, root, "alerts.yaml", "odcs-alerts.yaml"), extraGroups.Metrics.PrometheusRule.ExtraGroups...), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := base
+			want.PrometheusRuleGroups, want.PrometheusRuleLabels = tt.groups, tt.labels
+			for _, p := range ChartProblems(render(t, helm, chart, tt.args...), want) {
+				t.Error(p)
+			}
+		})
+	}
+	if len(extraGroups.Metrics.PrometheusRule.ExtraGroups) != 1 || len(extraGroups.Metrics.PrometheusRule.ExtraGroups[0].Rules) != 2 {
+		t.Fatalf("extra groups decoded as %+v", extraGroups)
+	}
+}
+
 // The checker must catch each of these breakages of a good render.
 func TestChartProblemsCatchBreakage(t *testing.T) {
 	root, helm := tool(t)
@@ -159,9 +251,10 @@ func TestChartProblemsCatchBreakage(t *testing.T) {
 		RoleArn: "arn:aws:iam::123456789012:role/meshgate-worker", CreateServiceAccount: true,
 		HTTPPort: 9200, PDB: true, Service: true, ServiceMonitor: true, PodAnnotations: true,
 		ContractsConfigMap: "mg-meshgate-contracts", Items: itemsFor(files), ContractFiles: files,
-		ContractsDir: "/contracts",
+		ContractsDir: "/contracts", PrometheusRuleGroups: alertGroups(t, root, "alerts.yaml", "odcs-alerts.yaml"),
+		PrometheusRuleLabels: map[string]string{"release": "kube-prometheus-stack"},
 	}
-	stream, err := Template(helm, chart, "mg", "data", append([]string{"-f", filepath.Join(chart, "ci", "production-values.yaml")}, args...)...)
+	stream, err := Template(helm, chart, "mg", "data", append([]string{"-f", filepath.Join(chart, "ci", "production-values.yaml"), "--set-file", odcsRuleFileArg(root)}, args...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,6 +336,22 @@ func TestChartProblemsCatchBreakage(t *testing.T) {
 		{"contracts checksum gone", func(m *Manifests) { delete(m.Deployments[0].Spec.Template.Annotations, "checksum/contracts") }, "checksum/contracts"},
 		{"bad label", func(m *Manifests) { m.Services[0].Labels["bad key!"] = "x" }, `label key "bad key!"`},
 		{"selector misses template", func(m *Manifests) { m.Deployments[0].Spec.Template.Labels = map[string]string{"other": "x"} }, "does not match the pod labels"},
+		{"prometheusrule gone", func(m *Manifests) { m.PrometheusRules = nil }, "0 PrometheusRules, want 1"},
+		{"prometheusrule selector label", func(m *Manifests) { delete(m.PrometheusRules[0].Labels, "release") }, "PrometheusRule label release"},
+		{"odcs group dropped", func(m *Manifests) {
+			g := m.PrometheusRules[0].Spec.Groups
+			m.PrometheusRules[0].Spec.Groups = g[:len(g)-1]
+		}, "differ from the rule files' groups"},
+		{"threshold changed", func(m *Manifests) {
+			g := m.PrometheusRules[0].Spec.Groups
+			r := &g[len(g)-1].Rules[0]
+			r.Expr = intstr.FromString(strings.Replace(r.Expr.String(), "> 2", "> 20", 1))
+		}, "PrometheusRule group meshgate-odcs-payments differs from its rule file"},
+		{"duplicate group", func(m *Manifests) {
+			g := m.PrometheusRules[0].Spec.Groups
+			m.PrometheusRules[0].Spec.Groups = append(g, g[0])
+		}, "not unique"},
+		{"rule without expr", func(m *Manifests) { m.PrometheusRules[0].Spec.Groups[0].Rules[0].Expr = intstr.FromString("") }, "want exactly one of alert/record and an expr"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -306,6 +415,18 @@ func TestChartRefusesBadValues(t *testing.T) {
 		{"bad key character", []string{"-f", "VALUES:contracts: {files: {\"a b.yaml\": content}}"}, "a ConfigMap key allows only"},
 		{"git-sync without repo", []string{"--set", "contracts.gitSync.enabled=true"}, "contracts.gitSync.repo is required"},
 		{"monitor without service", []string{"--set", "metrics.serviceMonitor.enabled=true", "--set", "metrics.service.enabled=false"}, "metrics.serviceMonitor.enabled needs metrics.service.enabled"},
+		{"rule groups twice", []string{"--set", "metrics.prometheusRule.enabled=true", "--set-file", "metrics.prometheusRule.ruleFiles.again=" + filepath.Join(root, "deploy/prometheus/alerts.yaml")},
+			`rule group "meshgate" appears twice`},
+		{"rule file not YAML", []string{"--set", "metrics.prometheusRule.enabled=true", "--set", "metrics.prometheusRule.ruleFiles.bad=groups: [x"},
+			"metrics.prometheusRule.ruleFiles.bad is not YAML"},
+		{"rule file without groups", []string{"--set", "metrics.prometheusRule.enabled=true", "--set", "metrics.prometheusRule.ruleFiles.bad=rules: []"},
+			"metrics.prometheusRule.ruleFiles.bad is not a Prometheus rule file"},
+		{"no rule groups", []string{"--set", "metrics.prometheusRule.enabled=true", "--set", "metrics.prometheusRule.defaultAlerts=false"},
+			"metrics.prometheusRule.enabled without rule groups"},
+		{"extra group without name", []string{"-f", "VALUES:metrics: {prometheusRule: {enabled: true, extraGroups: [{rules: [{alert: A, expr: up == 0}]}]}}"},
+			"/metrics/prometheusRule/extraGroups/0': missing property 'name'"},
+		{"rule file group without name", []string{"--set", "metrics.prometheusRule.enabled=true", "--set", "metrics.prometheusRule.ruleFiles.bad=groups: [{rules: []}]"},
+			"every rule group needs a name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -21,6 +21,7 @@ type Manifests struct {
 	Services        []*corev1.Service
 	PDBs            []*policyv1.PodDisruptionBudget
 	ServiceMonitors []*monitoringv1.ServiceMonitor
+	PrometheusRules []*monitoringv1.PrometheusRule
 }
 
 var docSep = regexp.MustCompile(`(?m)^---\s*$`)
@@ -61,6 +62,8 @@ func Decode(stream []byte) (*Manifests, error) {
 			err = strict(doc, &m.PDBs)
 		case "monitoring.coreos.com/v1 ServiceMonitor":
 			err = strict(doc, &m.ServiceMonitors)
+		case "monitoring.coreos.com/v1 PrometheusRule":
+			err = strict(doc, &m.PrometheusRules)
 		default:
 			err = fmt.Errorf("unexpected kind")
 		}

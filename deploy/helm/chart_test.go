@@ -7,6 +7,7 @@ package helm_test
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"io"
 	"os"
 	"os/exec"
@@ -225,5 +226,29 @@ func TestContractsConfigMapLoads(t *testing.T) {
 	}
 	if len(set.Contracts()) == 0 {
 		t.Error("no contracts loaded from the mounted ConfigMap")
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite meshgate/files/alerts.yaml from deploy/prometheus/alerts.yaml (make generate)")
+
+// TestChartAlertsUpToDate: the chart's PrometheusRule carries meshgate/files/alerts.yaml (helm
+// reads only files inside the chart), which must be deploy/prometheus/alerts.yaml byte for
+// byte; with -update (make generate) it copies the file instead.
+func TestChartAlertsUpToDate(t *testing.T) {
+	want, err := os.ReadFile("../prometheus/alerts.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const copyPath = "meshgate/files/alerts.yaml"
+	if *update {
+		if err := os.WriteFile(copyPath, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	got, err := os.ReadFile(copyPath)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("deploy/helm/%s is not a copy of deploy/prometheus/alerts.yaml (%v).\n"+
+			"Copy it with: make generate   (or: go test ./deploy/helm -run '^TestChartAlertsUpToDate$' -update)", copyPath, err)
 	}
 }

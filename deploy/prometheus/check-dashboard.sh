@@ -13,7 +13,8 @@
 #
 # What it does (--fake and --target here; --worker the same steps in Go):
 #   1. starts the real prometheus binary on 127.0.0.1 (free port, temp storage, 1 s scrape
-#      interval) scraping the target's /metrics and loading deploy/prometheus/alerts.yaml;
+#      interval) scraping the target's /metrics and loading deploy/prometheus/alerts.yaml and
+#      the generated odcs-alerts.yaml;
 #   2. waits until records flow (sum(rate(meshgate_records_in_total[1m])) > 0);
 #   3. runs `promtool check metrics` on the target's /metrics output (must be clean);
 #   4. resolves the dashboard's template variables from Prometheus (label_values, as Grafana
@@ -124,6 +125,7 @@ global:
   evaluation_interval: 1s
 rule_files:
   - $root/deploy/prometheus/alerts.yaml
+  - $root/deploy/prometheus/odcs-alerts.yaml
 scrape_configs:
   - job_name: meshgate
     static_configs:
@@ -155,5 +157,5 @@ args=(check -prometheus "$prom" -dashboard "$root/deploy/grafana/meshgate-dashbo
 "$dashcheck" "${args[@]}"
 
 log "alert rules loaded and evaluating"
-"$dashcheck" rules -prometheus "$prom" -min "$(grep -c '^ *- alert:' "$root/deploy/prometheus/alerts.yaml")"
+"$dashcheck" rules -prometheus "$prom" -min "$(cat "$root"/deploy/prometheus/{alerts,odcs-alerts}.yaml | grep -c '^ *- alert:')"
 log "OK"

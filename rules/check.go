@@ -29,7 +29,9 @@ type CheckConfig struct {
 	// Stream is recorded as the source stream in quarantine records; empty means the
 	// contract's first source.
 	Stream string
-	// Workers is the number of parallel evaluators; 0 means runtime.GOMAXPROCS(0).
+	// Workers is the number of parallel evaluators; 0 means runtime.GOMAXPROCS(0). A
+	// contract with unique rules is judged by one evaluator, in input order, so that the
+	// later occurrence of a key is the one that fails, as on the stream.
 	Workers int
 	// Now returns the judging time; nil means time.Now. It is read once per chunk of records.
 	Now func() time.Time
@@ -193,6 +195,11 @@ func Check(ctx context.Context, in io.Reader, cfg CheckConfig) (*Summary, error)
 	workers := cfg.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
+	}
+	if c.HasUniqueRules() {
+		// Which occurrence of a key is the duplicate depends on the judging order: one
+		// evaluator judges the lines in input order, so the answer is the file's.
+		workers = 1
 	}
 	now := cfg.Now
 	if now == nil {

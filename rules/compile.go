@@ -26,6 +26,8 @@ type rule struct {
 	check    *vm.Program
 	// valuePath is the first field path the check reads; its value is reported on failure.
 	valuePath []string
+	// unique, when set, replaces check: the rule remembers keys across events (unique.go).
+	unique *uniqueRule
 }
 
 // valueExpr is an expression producing a value. Expressions that are a plain field path
@@ -365,15 +367,23 @@ func (cc *compiler) compileRules(specRules []SpecRule, source string, sc *scope)
 	out := make([]*rule, 0, len(specRules))
 	for _, sr := range specRules {
 		r := &rule{name: sr.Name.Value, severity: SeverityError, message: sr.Message.Value, source: source, pos: sr.Pos}
+		if r.message == "" {
+			r.message = "rule " + r.name + " failed"
+		}
+		if sr.Unique != nil {
+			if !sr.When.IsZero() {
+				r.when = cc.compileExpr(sr.When, fmt.Sprintf("rule %q when", r.name), sc, true, nil)
+			}
+			cc.compileUnique(&sr, r, sc)
+			out = append(out, r)
+			continue
+		}
 		switch sr.Severity.Value {
 		case "", string(SeverityError):
 		case string(SeverityWarn):
 			r.severity = SeverityWarn
 		default:
 			cc.errorf(sr.Severity.Pos, "rule %q: severity must be %q or %q, got %q", r.name, SeverityError, SeverityWarn, sr.Severity.Value)
-		}
-		if r.message == "" {
-			r.message = "rule " + r.name + " failed"
 		}
 		if !sr.When.IsZero() {
 			r.when = cc.compileExpr(sr.When, fmt.Sprintf("rule %q when", r.name), sc, true, nil)
@@ -389,12 +399,14 @@ func (cc *compiler) compileRules(specRules []SpecRule, source string, sc *scope)
 // combine compiles one program that is true exactly when every rule passes (or is skipped by
 // its guard). Judge runs it first and evaluates rules one by one only when it is not true.
 func (cc *compiler) combine(specRules []SpecRule, sc *scope) *vm.Program {
-	if len(specRules) == 0 {
-		return nil
-	}
 	var b strings.Builder
-	for i, r := range specRules {
-		if i > 0 {
+	n := 0
+	for _, r := range specRules {
+		if r.Unique != nil {
+			continue // remembered across events: judged on their own (unique.go)
+		}
+		n++
+		if n > 1 {
 			b.WriteString(" &&\n")
 		}
 		if !r.When.IsZero() {
@@ -408,6 +420,9 @@ func (cc *compiler) combine(specRules []SpecRule, sc *scope) *vm.Program {
 			b.WriteString(r.Check.Src)
 			b.WriteString("\n)")
 		}
+	}
+	if n == 0 {
+		return nil
 	}
 	opts := make([]expr.Option, 0, len(sc.opts)+3)
 	opts = append(opts, expr.Env(sc.env), expr.MaxNodes(0), expr.AsBool())

@@ -3,6 +3,7 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -24,6 +25,13 @@ type Evaluator struct {
 	// The processing time of the last second judged, formatted and boxed once per second.
 	metaSec int64
 	metaAt  any
+
+	// Unique rules: the State remembering keys (private unless UseState), the memories of
+	// recently judged contracts, the keys of the event being judged and a hasher.
+	state   *State
+	bound   []boundContract
+	pending []pendingKey
+	kh      maphash.Hash
 }
 
 // NewEvaluator returns an Evaluator ready for use.
@@ -42,6 +50,11 @@ const maxValueLen = 96
 // no error-severity rule failed, the enrichment steps. It never panics and never returns an
 // error: a record that is not a JSON object, a failed rule and a rule that could not be
 // evaluated are all reported in the Verdict.
+//
+// Unique rules are judged last, only for events that go to the curated stream (no error
+// rule failed and enrichment succeeded): such an event's key is remembered in the
+// Evaluator's State, and the event fails the rule (a warning) when another record had the
+// key within the window. They never change where an event goes.
 func (e *Evaluator) Judge(c *Contract, in Input) Verdict {
 	return e.judge(c, in, nil)
 }
@@ -72,7 +85,7 @@ func (e *Evaluator) judge(c *Contract, in Input, tr *ruleTrace) (v Verdict) {
 	e.ctx.now = in.Now
 	m[ctxIdent] = &e.ctx
 
-	pass := len(c.rules) == 0
+	pass := c.checks == 0
 	if !pass && c.all != nil && tr == nil {
 		if out, err := e.vm.Run(c.all, m); err == nil {
 			pass, _ = out.(bool)
@@ -92,14 +105,27 @@ func (e *Evaluator) judge(c *Contract, in Input, tr *ruleTrace) (v Verdict) {
 
 	e.facts(c, m, &v)
 
+	// Keys are read before enrichment, which may rewrite the event.
+	var uerr []Violation
+	if len(c.uniques) > 0 && v.Outcome != Quarantined {
+		uerr = e.uniqueKeys(c, m, tr)
+	}
 	if v.Outcome != Quarantined {
 		out, err := e.enrich(c, in, m)
 		if err != nil {
 			v.Outcome = Quarantined
 			v.Violations = append(v.Violations, Violation{Rule: "enrich", Severity: SeverityError,
 				Message: "enrichment failed", Error: err.Error()})
+			e.pending = e.pending[:0]
 		} else {
 			v.Output = out
+		}
+	}
+	if len(c.uniques) > 0 && v.Outcome != Quarantined {
+		uerr = append(uerr, e.commitKeys(c, &in, tr)...)
+		if len(uerr) > 0 {
+			v.Violations = append(v.Violations, uerr...)
+			v.Outcome = Warned
 		}
 	}
 	delete(m, ctxIdent)
@@ -110,6 +136,9 @@ func (e *Evaluator) judge(c *Contract, in Input, tr *ruleTrace) (v Verdict) {
 func (e *Evaluator) evalRules(c *Contract, m map[string]any, tr *ruleTrace) []Violation {
 	var out []Violation
 	for i, r := range c.rules {
+		if r.unique != nil {
+			continue // judged after the routing decision (unique.go)
+		}
 		if r.when != nil {
 			res, err := e.vm.Run(r.when, m)
 			if err != nil {

@@ -405,6 +405,14 @@ func (l *loader) compileContract(sp *Spec, policies []*Policy, policyOK map[*Pol
 		return c // not runnable; returned for the set-level checks only (Load fails anyway)
 	}
 	c.all = cc.combine(specRules, sc)
+	for i, r := range c.rules {
+		if r.unique != nil {
+			c.uniques = append(c.uniques, r)
+			c.uniqueIdx = append(c.uniqueIdx, i)
+		} else {
+			c.checks++
+		}
+	}
 	c.Hash = shortHash(hashParts...)
 	return c
 }

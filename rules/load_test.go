@@ -35,7 +35,7 @@ testdata/broken/structure/orders.yaml:11:15: rule "total_positive": severity mus
 testdata/broken/structure/orders.yaml:12:5: rule "no_check": missing required key "check"
   - name: no_check
     ^
-testdata/broken/structure/orders.yaml:13:5: unknown key "chekc" in rule (known: name, description, when, check, severity, message)
+testdata/broken/structure/orders.yaml:13:5: unknown key "chekc" in rule (known: name, description, when, check, unique, severity, message)
     chekc: total > 0
     ^
 testdata/broken/structure/orders.yaml:14:5: rule: missing required key "name"
@@ -200,6 +200,41 @@ testdata/broken/fixtures/orders.test.yaml:17:5: duplicate case name "both"
 testdata/broken/fixtures/orders.test.yaml:19:13: expect must be pass, warn or quarantine, got "maybe"
     expect: maybe
             ^`,
+		},
+		{
+			// Unique rules: warn only (routing stays a function of the event and the
+			// contract), one of check and unique, a key, a positive window, bounded maxKeys.
+			name: "unique",
+			want: `testdata/broken/unique/orders.yaml:6:15: rule "order_once": a unique rule must have severity warn: whether an event repeats a key depends on what this worker judged before, and routing must stay a function of the event and the contract
+    severity: error
+              ^
+testdata/broken/unique/orders.yaml:9:5: rule "both": check and unique exclude each other (a rule judges each event on its own, or remembers keys across events)
+    unique: {key: order_id}
+    ^
+testdata/broken/unique/orders.yaml:11:13: rule "no_key": unique.key must name at least one expression
+    unique: {window: 1h}
+            ^
+testdata/broken/unique/orders.yaml:13:13: rule "empty_key": unique.key must name at least one expression
+    unique: {key: []}
+            ^
+testdata/broken/unique/orders.yaml:15:37: rule "bad_window": unique.window must be a positive duration like 1h, 30m or 7d, got "soon"
+    unique: {key: order_id, window: soon}
+                                    ^
+testdata/broken/unique/orders.yaml:17:37: rule "zero_window": unique.window must be a positive duration like 1h, 30m or 7d, got "0s"
+    unique: {key: order_id, window: 0s}
+                                    ^
+testdata/broken/unique/orders.yaml:19:53: rule "too_many": unique.maxKeys must be between 1 and 10000000, got 20000000
+    unique: {key: [order_id, customer_id], maxKeys: 20000000}
+                                                    ^
+testdata/broken/unique/orders.yaml:21:30: rule "bad_expr" unique.key[1]: unknown function lenght
+    unique: {key: [order_id, lenght(items)]}
+                             ^
+testdata/broken/unique/orders.yaml:23:29: unknown key "windw" in unique (known: key, window, maxKeys)
+    unique: {key: order_id, windw: 1h}
+                            ^
+testdata/broken/unique/orders.yaml:26:15: rule "fatal": severity of a unique rule must be "warn" (or absent), got "fatal"
+    severity: fatal
+              ^`,
 		},
 	}
 	for _, tt := range tests {

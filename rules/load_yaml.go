@@ -17,7 +17,8 @@ var (
 		"exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "minItems", "maxItems",
 		"uniqueItems", "fields", "items"}
 	lookupKeys = []string{"file", "key", "value"}
-	ruleKeys   = []string{"name", "description", "when", "check", "severity", "message"}
+	ruleKeys   = []string{"name", "description", "when", "check", "unique", "severity", "message"}
+	uniqueKeys = []string{"key", "window", "maxKeys"}
 	stepKeys   = []string{OpSet, "value", OpRename, OpDrop, OpRedact, OpHash, OpNormalize, OpMetadata}
 	renameKeys = []string{"from", "to"}
 	normKeys   = []string{"field", "op"}
@@ -293,6 +294,8 @@ func (d *ynode) parseRules(n *yaml.Node) []SpecRule {
 				r.When = d.expr(v, key)
 			case "check":
 				r.Check = d.expr(v, key)
+			case "unique":
+				r.Unique = d.parseUnique(v)
 			case "severity":
 				r.Severity = d.str(v, key)
 			case "message":
@@ -303,10 +306,43 @@ func (d *ynode) parseRules(n *yaml.Node) []SpecRule {
 		if r.Name.Value != "" {
 			what = fmt.Sprintf("rule %q", r.Name.Value)
 		}
-		d.require(c, what, seen, "name", "check")
+		d.require(c, what, seen, "name")
+		_, hasCheck := seen["check"]
+		switch u, hasUnique := seen["unique"]; {
+		case seen == nil:
+		case hasCheck && hasUnique:
+			d.errorf(u, "%s: check and unique exclude each other (a rule judges each event on its own, or remembers keys across events)", what)
+		case !hasCheck && !hasUnique:
+			d.errorf(c, "%s: missing required key \"check\"", what)
+		}
 		out = append(out, r)
 	}
 	return out
+}
+
+// parseUnique reads unique: {key: expr | [expr, ...], window: 1h, maxKeys: 100000}.
+func (d *ynode) parseUnique(n *yaml.Node) *SpecUnique {
+	u := &SpecUnique{Pos: d.pos(n)}
+	d.fields(n, "unique", uniqueKeys, func(key string, k, v *yaml.Node) {
+		switch key {
+		case "key":
+			switch v.Kind {
+			case yaml.SequenceNode:
+				for _, c := range v.Content {
+					u.Key = append(u.Key, d.expr(deref(c), "unique.key"))
+				}
+			default:
+				u.Key = append(u.Key, d.expr(v, "unique.key"))
+			}
+		case "window":
+			u.Window = d.nonEmpty(v, "unique.window")
+		case "maxKeys":
+			if x, ok := d.integer(v, "unique.maxKeys"); ok {
+				u.MaxKeys = &IntFacet{Value: x, Pos: d.pos(v)}
+			}
+		}
+	})
+	return u // a missing or empty key is reported by the compiler, with the rule's name
 }
 
 func (d *ynode) parseSteps(n *yaml.Node) []SpecStep {

@@ -89,6 +89,9 @@ func (r *FixtureReport) CoverageGaps() bool {
 
 // RunFixtures judges every fixture case of the set with its contract, rule by rule (so
 // coverage knows which rules applied), and compares the verdicts with the expectations.
+// The cases of a file are judged in order with memories of their own for unique rules:
+// an event repeating a key of an earlier case of the same file (within the window, by the
+// cases' now) fails the unique rule; other files do not count.
 func RunFixtures(s *Set) *FixtureReport {
 	rep := &FixtureReport{}
 	e := NewEvaluator()
@@ -145,6 +148,9 @@ func RunFixtures(s *Set) *FixtureReport {
 			continue
 		}
 		name := contractName(c)
+		// Each file starts with empty unique-rule memories and judges its cases in order,
+		// so a case can expect the second occurrence of a key to warn.
+		e.UseState(NewState())
 		for ci := range ff.Cases {
 			fc := &ff.Cases[ci]
 			now := fc.Now

@@ -108,13 +108,18 @@ type Contract struct {
 	// Policies are the global policies applied to this contract, in evaluation order.
 	Policies []*Policy
 
-	rules  []*rule
-	all    *vm.Program // every rule combined; nil when there are none
-	pk     valueExpr
-	evType valueExpr
-	evVer  valueExpr
-	evTime valueExpr
-	steps  []*step
+	rules []*rule
+	all   *vm.Program // every check rule combined; nil when there are none
+	// checks is the number of rules with a check (rules without one are unique rules).
+	checks int
+	// uniques are the unique rules, in rule order, and uniqueIdx their indices in rules.
+	uniques   []*rule
+	uniqueIdx []int
+	pk        valueExpr
+	evType    valueExpr
+	evVer     valueExpr
+	evTime    valueExpr
+	steps     []*step
 	// metaDomain and metaVersion are Domain and Version boxed once for the metadata step.
 	metaDomain  any
 	metaVersion any
@@ -133,11 +138,17 @@ func (c *Contract) RuleNames() []string {
 	return out
 }
 
+// HasUniqueRules reports whether the contract has unique rules, whose verdicts depend on
+// the records judged before (see State).
+func (c *Contract) HasUniqueRules() bool { return len(c.uniques) > 0 }
+
 // RuleInfo describes one rule of a compiled contract.
 type RuleInfo struct {
 	Name     string
 	Severity Severity
 	Message  string
+	// Unique is true for a unique rule (a key remembered across events, always warn).
+	Unique bool
 	// Source is the policy name for policy rules, "fields" for rules derived from field
 	// declarations, "" for the contract's own rules.
 	Source string
@@ -148,7 +159,7 @@ type RuleInfo struct {
 func (c *Contract) Rules() []RuleInfo {
 	out := make([]RuleInfo, len(c.rules))
 	for i, r := range c.rules {
-		out[i] = RuleInfo{Name: r.name, Severity: r.severity, Message: r.message, Source: r.source, Pos: r.pos}
+		out[i] = RuleInfo{Name: r.name, Severity: r.severity, Message: r.message, Source: r.source, Pos: r.pos, Unique: r.unique != nil}
 	}
 	return out
 }

@@ -236,17 +236,35 @@ type SpecLookup struct {
 	Value Str
 }
 
-// SpecRule is one validation rule.
+// SpecRule is one validation rule: a Check on each event, or a Unique key remembered across
+// events (exactly one of them).
 type SpecRule struct {
 	Name Str
 	// When is an optional guard; the rule is skipped for events where it is false.
 	When  Expr
 	Check Expr
-	// Severity is "error" (the default when empty) or "warn".
+	// Unique, when set, makes the rule a uniqueness rule instead of a check: an event fails
+	// it when another record with the same key was judged within the window (see unique.go).
+	Unique *SpecUnique
+	// Severity is "error" (the default when empty) or "warn"; a unique rule is always warn
+	// (empty means warn, "error" is a compile error).
 	Severity Str
 	Message  Str
 	// Pos is where the rule's declaration starts.
 	Pos Pos
+}
+
+// SpecUnique is the key of a uniqueness rule and how long and how many keys are remembered.
+type SpecUnique struct {
+	// Pos is where the unique: declaration is (errors about it as a whole point here).
+	Pos Pos
+	// Key are the expressions whose values together form the key; an event with a nil
+	// component is not checked.
+	Key []Expr
+	// Window is a duration ("1h", "30m", "7d"); empty means DefaultUniqueWindow.
+	Window Str
+	// MaxKeys bounds the keys remembered; nil means DefaultUniqueMaxKeys.
+	MaxKeys *IntFacet
 }
 
 // Enrichment operations (SpecStep.Op).

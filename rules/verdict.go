@@ -63,8 +63,18 @@ type Input struct {
 	Data []byte
 	// PartitionKey is the source record's partition key (the default output key).
 	PartitionKey string
-	// Now is the judging time, used by freshness checks and processing metadata.
+	// Now is the judging time, used by freshness checks, processing metadata and the
+	// windows of unique rules.
 	Now time.Time
+	// Stream, Shard, SequenceNumber and SubSequence identify the source record when it is
+	// known (the worker sets them; SubSequence is the position inside a KPL aggregate).
+	// Unique rules use them to tell the same record judged again (a retried batch, a
+	// re-delivery after a crash or a lease move) from another record with the same key.
+	// An empty SequenceNumber means unknown: every Judge call is then a record of its own.
+	Stream         string
+	Shard          string
+	SequenceNumber string
+	SubSequence    int64
 }
 
 // Verdict is the result of judging one record with one contract.
@@ -73,7 +83,7 @@ type Verdict struct {
 	// Decode is non-nil when the record could not be decoded; Outcome is then Quarantined.
 	Decode *DecodeFailure
 	// Violations lists every failed rule, warn and error alike, in contract order
-	// (global policies first).
+	// (global policies first; unique rules, judged last, after the others).
 	Violations []Violation
 	// Output is the enriched event (only when Outcome is Passed or Warned). Fields that
 	// enrichment did not touch keep their exact original bytes.

@@ -20,6 +20,7 @@
 //	contract_info{domain,version,hash,stage}        contracts_last_reload_successful
 //	contracts_last_reload_success_timestamp_seconds contract_reloads_total{result}
 //	shadow_divergences_total{domain,rule,direction} shadow_samples_total{domain,result}
+//	unique_keys{domain,rule}                        unique_keys_evicted_total{domain,rule}
 //
 // New also registers the Go runtime (go_*) and process (process_*) collectors.
 //

@@ -52,6 +52,10 @@ type Metrics struct {
 	Reloads               *prometheus.CounterVec // result (ok|error)
 	ShadowDivergences     *prometheus.CounterVec // domain, rule, direction (would_quarantine|would_pass)
 	ShadowSamples         *prometheus.CounterVec // domain, result (written|failed)
+
+	// Unique rules (keys remembered across events, per worker).
+	UniqueKeys    *prometheus.GaugeVec   // domain, rule
+	UniqueEvicted *prometheus.CounterVec // domain, rule
 }
 
 // New creates the collectors and registers them on reg, together with the Go runtime and
@@ -128,12 +132,18 @@ func New(reg prometheus.Registerer) *Metrics {
 		ShadowSamples: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "meshgate_shadow_samples_total", Help: "Sampled shadow divergences written to the quarantine bucket for review (written) or lost to a failed write (failed).",
 		}, []string{"domain", "result"}),
+		UniqueKeys: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "meshgate_unique_keys", Help: "Keys a unique rule of an active contract remembers on this worker (within its window, at most maxKeys).",
+		}, []string{"domain", "rule"}),
+		UniqueEvicted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "meshgate_unique_keys_evicted_total", Help: "Keys a unique rule forgot before its window ended because maxKeys was reached.",
+		}, []string{"domain", "rule"}),
 	}
 	reg.MustRegister(m.RecordsIn, m.RecordsPassed, m.RecordsWarned, m.RecordsQuarantined, m.RuleFailures,
 		m.DecodeFailures, m.SinkRequests, m.SinkFailedEntries, m.SinkRetries, m.SinkDuration,
 		m.BatchDuration, m.CheckpointLastSuccess, m.Checkpoints, m.LeasesHeld, m.MillisBehindLatest,
 		m.ContractsLoaded, m.ContractInfo, m.ReloadSuccessful, m.ReloadLastSuccessTime, m.Reloads,
-		m.ShadowDivergences, m.ShadowSamples)
+		m.ShadowDivergences, m.ShadowSamples, m.UniqueKeys, m.UniqueEvicted)
 	for _, c := range []prometheus.Collector{
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -230,6 +240,16 @@ func (m *Metrics) CheckpointSucceeded(stream, shard string, t time.Time) {
 // CheckpointFailed records a failed checkpoint write for stream.
 func (m *Metrics) CheckpointFailed(stream string) {
 	m.Checkpoints.WithLabelValues(stream, ResultError).Inc()
+}
+
+// SetUniqueKeys publishes what a unique rule of an active contract remembers: keys held
+// now, and evicted, the keys forgotten early (maxKeys reached) since the last call.
+func (m *Metrics) SetUniqueKeys(domain, rule string, keys int, evicted uint64) {
+	m.UniqueKeys.WithLabelValues(domain, rule).Set(float64(keys))
+	c := m.UniqueEvicted.WithLabelValues(domain, rule)
+	if evicted > 0 {
+		c.Add(float64(evicted))
+	}
 }
 
 // ForgetShard removes the per-shard gauges of stream/shard. The worker calls it when it

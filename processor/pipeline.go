@@ -93,6 +93,9 @@ type PipelineConfig struct {
 	// differently from the active one, once their batch is acknowledged (see ShadowSampler).
 	// Without it divergences are only counted.
 	Shadow *ShadowSampler
+	// State holds the memories of unique rules; give every pipeline of a worker the same
+	// one so that its shards share them (default: a private State per pipeline).
+	State *rules.State
 }
 
 // judger is what the pipeline needs from a rules.Evaluator; a seam for tests.
@@ -133,7 +136,14 @@ func NewPipeline(cfg PipelineConfig) (*Pipeline, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.Metrics = orNewMetrics(cfg.Metrics)
-	p := &Pipeline{cfg: cfg, newJudger: func() judger { return rules.NewEvaluator() }}
+	if cfg.State == nil {
+		cfg.State = rules.NewState()
+	}
+	p := &Pipeline{cfg: cfg, newJudger: func() judger {
+		e := rules.NewEvaluator()
+		e.UseState(cfg.State)
+		return e
+	}}
 	p.tally.init()
 	return p, nil
 }
@@ -212,6 +222,13 @@ func (p *Pipeline) Process(ctx context.Context, b Batch) error {
 		version = c.Version
 	}
 	p.tally.flush(p.cfg.Metrics, p.cfg.Stream, domain, version)
+	if c != nil && c.HasUniqueRules() {
+		p.cfg.State.Report(bj.now, func(s rules.UniqueStat) {
+			if s.Stage == rules.StageActive {
+				p.cfg.Metrics.SetUniqueKeys(s.Domain, s.Rule, s.Keys, s.Evicted)
+			}
+		})
+	}
 	p.offerShadow()
 	p.cfg.Metrics.BatchDuration.WithLabelValues(p.cfg.Stream).Observe(time.Since(began).Seconds())
 	p.cfg.Logger.LogAttrs(ctx, slog.LevelDebug, "batch routed",
@@ -253,7 +270,8 @@ func (p *Pipeline) route(bj *batchJudging, rec *Record) {
 		}})
 		return
 	}
-	in := rules.Input{Data: rec.Data, PartitionKey: rec.PartitionKey, Now: bj.now}
+	in := rules.Input{Data: rec.Data, PartitionKey: rec.PartitionKey, Now: bj.now,
+		Stream: p.cfg.Stream, Shard: p.cfg.Shard, SequenceNumber: rec.SequenceNumber, SubSequence: rec.SubSequence}
 	v, perr := p.judge(&p.active, bj.c, in)
 	if perr != nil {
 		p.cfg.Logger.LogAttrs(context.Background(), slog.LevelError, "judging a record panicked; quarantining it",

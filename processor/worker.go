@@ -99,6 +99,9 @@ func New(cfg *config.Config, deps Deps) (*Worker, error) {
 	quarantineSink := NewS3Sink(deps.AWS.S3, cfg.Quarantine.Bucket, deps.Metrics,
 		WithKMSKey(cfg.Quarantine.KMSKeyID), WithLogger(deps.Logger))
 
+	// One memory of unique rules for the whole worker: its shards share it, and it outlives
+	// contract reloads (an unchanged rule keeps its window).
+	state := rules.NewState()
 	var problems []error
 	for _, sc := range cfg.Streams {
 		if err := checkStream(set, sc); err != nil {
@@ -129,6 +132,7 @@ func New(cfg *config.Config, deps Deps) (*Worker, error) {
 				Domain: sc.Contract, Curated: sc.Curated,
 				CuratedSink: curated, QuarantineSink: quarantineSink, QuarantinePrefix: cfg.Quarantine.Prefix,
 				Logger: log.With(slog.String("shard", shardID)), Metrics: deps.Metrics, Shadow: deps.Shadow,
+				State: state,
 			})
 		}
 		w.streams = append(w.streams, &streamRunner{cfg: sc, table: table, store: store, shared: shared})

@@ -27,13 +27,16 @@ import (
 )
 
 // TestDashboardAgainstRealWorker is the real-parts proof of the observability work: the
-// local emulators, the real `meshgate run` binary on the example contracts (plus a shadow
-// candidate of the orders contract, so that the shadow panel has data too), generated
+// local emulators, the real `meshgate run` binary on the example contracts of all three
+// domains (plus a shadow candidate of each, so that the shadow panel has data too), generated
 // traffic with every bad and hostile kind, and the real prometheus binary scraping the
-// worker every second. Then: promtool check metrics on the worker's /metrics, every
-// dashboard query through Prometheus's HTTP API (all domains, then each domain), each of
-// which must return series, and every alert rule loaded and evaluating cleanly on the real
-// series. deploy/prometheus/check-dashboard.sh --worker runs it.
+// worker every second and loading alerts.yaml and the generated odcs-alerts.yaml. Then:
+// promtool check metrics on the worker's /metrics, every dashboard query through
+// Prometheus's HTTP API (all domains, then each domain), each of which must return series,
+// every alert rule loaded and evaluating cleanly on the real series, every series selector
+// of the ODCS threshold alerts matching the worker's series, and the real `meshgate odcs
+// alerts` printing the committed odcs-alerts.yaml. deploy/prometheus/check-dashboard.sh
+// --worker runs it.
 func TestDashboardAgainstRealWorker(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: emulators, worker and Prometheus (about a minute)")
@@ -48,7 +51,8 @@ func TestDashboardAgainstRealWorker(t *testing.T) {
 	defer cancel()
 
 	stack := testenv.Start(t)
-	for name, shards := range map[string]int32{"orders-raw": 2, "customers-raw": 1, "orders-curated": 1, "customers-curated": 1} {
+	for name, shards := range map[string]int32{"orders-raw": 2, "customers-raw": 1, "payments-raw": 1,
+		"orders-curated": 1, "customers-curated": 1, "payments-curated": 1} {
 		stack.CreateStream(t, name, shards)
 	}
 	stack.CreateBucket(t, "meshgate-quarantine")
@@ -65,6 +69,7 @@ contracts: %s
 streams:
   - name: orders-raw
   - name: customers-raw
+  - name: payments-raw
 quarantine: {bucket: meshgate-quarantine, prefix: quarantine}
 kcl:
   initialPosition: TRIM_HORIZON
@@ -79,15 +84,16 @@ shutdownGrace: 15s
 		append(stack.Endpoints().Environ(), "MESHGATE_HASH_SALT=promcheck"))
 	waitHTTP(t, ctx, "http://"+adminAddr+"/readyz", 90*time.Second, worker)
 
-	// Prometheus, scraping the worker every second and loading the alert rules.
+	// Prometheus, scraping the worker every second and loading the alert rules: the hand-written
+	// ones and those generated from the example contracts' ODCS thresholds.
 	promAddr := "127.0.0.1:" + freePort(t)
 	promCfg := filepath.Join(dir, "prometheus.yml")
 	writeFile(t, promCfg, fmt.Sprintf(`global: {scrape_interval: 1s, evaluation_interval: 1s}
-rule_files: [%q]
+rule_files: [%q, %q]
 scrape_configs:
   - job_name: meshgate
     static_configs: [{targets: [%q]}]
-`, filepath.Join(root, "deploy", "prometheus", "alerts.yaml"), adminAddr))
+`, filepath.Join(root, "deploy", "prometheus", "alerts.yaml"), filepath.Join(root, "deploy", "prometheus", odcsAlertsFile), adminAddr))
 	prom := startProcess(t, "prometheus", promBin, []string{
 		"--config.file=" + promCfg, "--storage.tsdb.path=" + filepath.Join(dir, "tsdb"),
 		"--web.listen-address=" + promAddr, "--log.level=warn",
@@ -126,8 +132,8 @@ scrape_configs:
 	if failed > 0 {
 		t.Errorf("%d dashboard queries failed against the real worker (report above)", failed)
 	}
-	if len(passes) < 3 {
-		t.Errorf("expected passes for All and both example domains, got %d", len(passes))
+	if len(passes) < 4 {
+		t.Errorf("expected passes for All and the three example domains, got %d", len(passes))
 	}
 
 	// Every alert rule loaded and evaluates on the real series.
@@ -136,18 +142,56 @@ scrape_configs:
 		t.Fatal(err)
 	}
 	_, alertRules := alerts(t)
-	if len(rules) != len(alertRules) {
-		t.Errorf("Prometheus loaded %d rules, alerts.yaml has %d", len(rules), len(alertRules))
+	odcsData, err := os.ReadFile(odcsAlertsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, odcsAlerts := odcsRules(t, odcsData)
+	if len(rules) != len(alertRules)+len(odcsAlerts) {
+		t.Errorf("Prometheus loaded %d rules, alerts.yaml has %d and odcs-alerts.yaml %d", len(rules), len(alertRules), len(odcsAlerts))
 	}
 	for _, r := range rules {
 		if r.Health != "ok" {
 			t.Errorf("rule %s: health %s: %s", r.Name, r.Health, r.LastError)
 		}
 	}
+	checkODCSSelectors(t, ctx, pc, odcsAlerts)
+
+	// The committed file is what the real command prints (run from the root, as make generate does).
+	cli := exec.Command(bin, "odcs", "alerts", "--contracts", "examples/contracts")
+	cli.Dir = root
+	if out, err := cli.Output(); err != nil || !bytes.Equal(append([]byte(odcsAlertsHeader), out...), odcsData) {
+		t.Errorf("`meshgate odcs alerts --contracts examples/contracts` (%v) does not print the committed %s: run make generate\n%s",
+			err, odcsAlertsFile, firstDifference(odcsData, append([]byte(odcsAlertsHeader), out...)))
+	}
 
 	// The worker shuts down cleanly within its grace period.
 	if err := worker.stop(20 * time.Second); err != nil {
 		t.Errorf("worker shutdown: %v", err)
+	}
+}
+
+// selectorRE finds the series selectors of a generated alert expression (metric{labels}).
+var selectorRE = regexp.MustCompile(`meshgate_[a-z_]+\{[^}]*\}`)
+
+// checkODCSSelectors requires every series selector of every ODCS threshold alert to match
+// series of the real worker: the generated expressions use the metric names, the domain and
+// the derived rule names the worker really exports (a mismatch would leave an alert silent
+// forever, or a rowCount alert firing forever).
+func checkODCSSelectors(t *testing.T, ctx context.Context, pc *promcheck.Client, odcsAlerts map[string]map[string]any) {
+	t.Helper()
+	for check, r := range odcsAlerts {
+		expr, _ := r["expr"].(string)
+		sels := selectorRE.FindAllString(expr, -1)
+		if len(sels) == 0 {
+			t.Errorf("%s: no series selector in %q", check, expr)
+		}
+		for _, sel := range sels {
+			s, err := pc.Query(ctx, "count("+sel+")")
+			if err != nil || len(s) == 0 {
+				t.Errorf("%s: %s matches no series of the real worker (%v)", check, sel, err)
+			}
+		}
 	}
 }
 
@@ -352,14 +396,20 @@ func putGenerated(t *testing.T, ctx context.Context, kc *kinesis.Client, n int) 
 		}
 		batches[stream] = nil
 	}
-	records := make([]gen.Record, 0, n+len(gen.Kinds()))
+	// Mixed is orders and customers; payments (the ODCS-native domain) come from their own
+	// generator, a fifth as many.
+	pg, err := gen.New(gen.Config{Domain: gen.DomainPayments, Seed: 8, BadFraction: 0.15, HostileFraction: 0.05, Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	records := make([]gen.Record, 0, n+n/5+len(gen.Kinds()))
 	for i := 0; i < n; i++ {
 		records = append(records, g.Next())
 	}
+	for i := 0; i < n/5; i++ {
+		records = append(records, pg.Next())
+	}
 	for _, k := range gen.Kinds() {
-		if k.Domain == gen.DomainPayments {
-			continue // this test's worker reads orders-raw and customers-raw only
-		}
 		records = append(records, g.Make(k.Domain, k.Class, k.Name))
 	}
 	for i, r := range records {
@@ -384,7 +434,7 @@ func putGenerated(t *testing.T, ctx context.Context, kc *kinesis.Client, n int) 
 
 // contractsWithShadow copies the example contracts to dst and adds a shadow (candidate)
 // version of each domain's contract in which its warn rule is an error, so the worker judges
-// every event twice and records divergences in both domains. It returns dst.
+// every event twice and records divergences in every domain. It returns dst.
 func contractsWithShadow(t *testing.T, src, dst string) string {
 	t.Helper()
 	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
@@ -422,5 +472,25 @@ func contractsWithShadow(t *testing.T, src, dst string) string {
 		text = strings.Replace(text, c.warnRule, strings.Replace(c.warnRule, "severity: warn", "severity: error", 1), 1)
 		writeFile(t, filepath.Join(dst, strings.TrimSuffix(c.file, ".yaml")+"-shadow.yaml"), text)
 	}
+	// payments is an ODCS document with a binding: the candidate is a copy of the document in
+	// which failure_has_reason is an error, with a binding of its own that makes it a shadow.
+	doc, err := os.ReadFile(filepath.Join(src, "payments", "payments.odcs.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const warnEntry = "        description: failed payments say why\n        severity: warning\n"
+	if !strings.Contains(string(doc), warnEntry) {
+		t.Fatalf("examples/contracts/payments/payments.odcs.yaml changed (%q not found): update contractsWithShadow", warnEntry)
+	}
+	binding, err := os.ReadFile(filepath.Join(src, "payments", "payments.meshgate.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dst, "payments-shadow"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dst, "payments-shadow", "payments.odcs.yaml"),
+		strings.Replace(string(doc), warnEntry, "        description: failed payments say why\n", 1))
+	writeFile(t, filepath.Join(dst, "payments-shadow", "payments.meshgate.yaml"), string(binding)+"stage: shadow\nversion: 1.2.0-rc1\n")
 	return dst
 }

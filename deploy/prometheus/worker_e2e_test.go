@@ -412,6 +412,10 @@ func putGenerated(t *testing.T, ctx context.Context, kc *kinesis.Client, n int) 
 	for _, k := range gen.Kinds() {
 		records = append(records, g.Make(k.Domain, k.Class, k.Name))
 	}
+	// A payment event sent twice: the payments contract counts repeats of a payment's event
+	// type (ODCS duplicateValues) and alerts on their share.
+	dup := pg.Make(gen.DomainPayments, gen.Good, "")
+	records = append(records, dup, dup)
 	for i, r := range records {
 		key := r.PartitionKey
 		if key == "" {

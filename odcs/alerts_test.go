@@ -55,7 +55,9 @@ func promtool(t *testing.T) string {
 // TestAlertsFireWhenThresholdsBreak renders the payments contract's aggregate thresholds
 // as Prometheus rules and runs promtool's rule unit tests on synthetic worker metrics: the
 // 2% nullValues threshold fires at 3% and not at 1%; the rowCount threshold (more than 100
-// events per hour) fires for a silent stream and not for a busy one.
+// events per hour) fires for a silent stream and not for a busy one; the duplicateValues
+// threshold (at most 0.5% of events repeat a payment's event type, counted as warnings of
+// the unique rule payment.duplicateValues) fires at 1% and not at 0.3%.
 func TestAlertsFireWhenThresholdsBreak(t *testing.T) {
 	pt := promtool(t)
 	c, err := LoadBinding(filepath.Join(exampleDir(t, "contracts"), "payments", "payments.meshgate.yaml"))
@@ -66,8 +68,8 @@ func TestAlertsFireWhenThresholdsBreak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(groups) != 1 || len(groups[0].Rules) != 2 {
-		t.Fatalf("want one group with two alerts, got %+v", groups)
+	if len(groups) != 1 || len(groups[0].Rules) != 3 {
+		t.Fatalf("want one group with three alerts, got %+v", groups)
 	}
 	for _, r := range groups[0].Rules {
 		if !strings.Contains(r.Annotations["description"], "payments.odcs.yaml:") {
@@ -116,6 +118,29 @@ tests:
         values: '0+100x80'
       - series: 'meshgate_rule_failures_total{domain="payments",rule="payment.psp_reference.nullValues",severity="warn",instance="w1"}'
         values: '0+1x80'
+    alert_rule_test:
+      - eval_time: 70m
+        alertname: MeshgateODCSQualityThreshold
+        exp_alerts: []
+  - name: 1% of payments repeating a payment's event type break the 0.5% duplicateValues threshold
+    interval: 1m
+    input_series:
+      - series: 'meshgate_records_in_total{domain="payments",stream="payments-raw",instance="w1"}'
+        values: '0+1000x80'
+      - series: 'meshgate_rule_failures_total{domain="payments",rule="payment.duplicateValues",severity="warn",instance="w1"}'
+        values: '0+10x80'
+    alert_rule_test:
+      - eval_time: 70m
+        alertname: MeshgateODCSQualityThreshold
+        exp_alerts:
+          - exp_labels: {severity: critical, domain: payments, check: payment.duplicateValues, metric: duplicateValues, window: 1h}
+  - name: 0.3% of repeats stay within the duplicateValues threshold
+    interval: 1m
+    input_series:
+      - series: 'meshgate_records_in_total{domain="payments",stream="payments-raw",instance="w1"}'
+        values: '0+1000x80'
+      - series: 'meshgate_rule_failures_total{domain="payments",rule="payment.duplicateValues",severity="warn",instance="w1"}'
+        values: '0+3x80'
     alert_rule_test:
       - eval_time: 70m
         alertname: MeshgateODCSQualityThreshold

@@ -45,13 +45,18 @@ type Binding struct {
 	Event         rules.SpecEvent
 	Lookups       []rules.SpecLookup
 	Enrich        []rules.SpecStep
-	// Window is the window of aggregate quality alerts (default DefaultWindow).
+	// Window is the window of aggregate quality alerts and of the uniqueness rules derived
+	// from duplicateValues, unique and primaryKey (default DefaultWindow).
 	Window    time.Duration
 	WindowPos rules.Pos
+	// MaxKeys bounds the keys each uniqueness rule remembers (default
+	// rules.DefaultUniqueMaxKeys); MaxKeysPos is where it was written.
+	MaxKeys    int
+	MaxKeysPos rules.Pos
 }
 
 var bindingKeys = []string{"odcs", "domain", "version", "owner", "object", "rulePrefix", "stage",
-	"sources", "curated", "partitionKey", "event", "lookups", "enrich", "window"}
+	"sources", "curated", "partitionKey", "event", "lookups", "enrich", "window", "maxKeys"}
 
 // DecodeBinding reads a binding file strictly (unknown keys are errors).
 func DecodeBinding(file string, data []byte) (*Binding, error) {
@@ -142,6 +147,17 @@ func (d *nodes) binding(n *yaml.Node) *Binding {
 				return
 			}
 			b.Window, b.WindowPos = w, d.rpos(d.deref(v))
+		},
+		"maxKeys": func(v *yaml.Node) {
+			n, ok := d.integer(v, "maxKeys")
+			if !ok {
+				return
+			}
+			if n < 1 || n > rules.MaxUniqueMaxKeys {
+				d.beyondf(v, "maxKeys must be between 1 and %d, got %d", rules.MaxUniqueMaxKeys, n)
+				return
+			}
+			b.MaxKeys, b.MaxKeysPos = int(n), d.rpos(d.deref(v))
 		},
 	}
 	ps, ok := d.pairs(n, "binding")

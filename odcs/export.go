@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/meshgate/meshgate/rules"
 	"gopkg.in/yaml.v3"
@@ -117,6 +118,10 @@ func (x *exporter) document() *Document {
 	for _, r := range sp.Rules {
 		// The binding's rulePrefix is prepended again when the document is read.
 		name := strings.TrimPrefix(r.Name.Value, sp.FieldRulePrefix)
+		if r.Unique != nil {
+			obj.Quality = append(obj.Quality, x.unique(r, name))
+			continue
+		}
 		q := &Quality{Type: "custom", Engine: Engine, Name: name, Description: r.Message.Value}
 		if r.Severity.Value == string(rules.SeverityWarn) {
 			q.Severity = string(rules.SeverityWarn)
@@ -130,6 +135,67 @@ func (x *exporter) document() *Document {
 	}
 	doc.Schema = []*SchemaObject{obj}
 	return doc
+}
+
+// unique exports a unique rule. A key of top-level declared fields with the default window
+// and maxKeys, and no guard, is the standard duplicateValues metric on the schema object
+// (arguments.properties, mustBe 0: any duplicate breaks it, which `meshgate odcs alerts`
+// turns into an alert); any other is a custom meshgate entry in the native syntax
+// {unique: {key, window, maxKeys}, when}. Either reads back as the same rule.
+func (x *exporter) unique(r rules.SpecRule, name string) *Quality {
+	u := r.Unique
+	window, maxKeys := rules.DefaultUniqueWindow, rules.DefaultUniqueMaxKeys
+	if u.Window.Value != "" {
+		if w, err := time.ParseDuration(u.Window.Value); err == nil {
+			window = w
+		} else {
+			window = -1 // a day count ("7d"): kept as written below
+		}
+	}
+	if u.MaxKeys != nil {
+		maxKeys = u.MaxKeys.Value
+	}
+	declared := map[string]bool{}
+	for _, f := range x.sp.Fields {
+		declared[f.Name.Value] = true
+	}
+	standard := r.When.IsZero() && window == DefaultWindow && maxKeys == rules.DefaultUniqueMaxKeys && len(u.Key) > 0
+	var props []any
+	for _, k := range u.Key {
+		src := strings.TrimSpace(k.Src)
+		if !identRE.MatchString(src) || exprKeywords[src] || !declared[src] {
+			standard = false
+			break
+		}
+		props = append(props, src)
+	}
+	if standard {
+		return &Quality{Type: "library", Metric: "duplicateValues", Name: name, Description: r.Message.Value,
+			Dimension: "uniqueness", Severity: string(rules.SeverityWarn),
+			Arguments: map[string]Any{"properties": {V: props}}, Operator: "mustBe", Operand: Any{V: json.Number("0")}}
+	}
+	spec := map[string]any{}
+	keys := make([]any, len(u.Key))
+	for i, k := range u.Key {
+		keys[i] = k.Src
+	}
+	if len(keys) == 1 {
+		spec["key"] = keys[0]
+	} else {
+		spec["key"] = keys
+	}
+	if u.Window.Value != "" {
+		spec["window"] = u.Window.Value
+	}
+	if u.MaxKeys != nil {
+		spec["maxKeys"] = json.Number(strconv.Itoa(u.MaxKeys.Value))
+	}
+	impl := map[string]any{"unique": spec}
+	if !r.When.IsZero() {
+		impl["when"] = r.When.Src
+	}
+	return &Quality{Type: "custom", Engine: Engine, Name: name, Description: r.Message.Value,
+		Dimension: "uniqueness", Severity: string(rules.SeverityWarn), Implementation: &Any{V: impl}}
 }
 
 var logicalTypeOf = map[string]string{rules.TypeString: "string", rules.TypeNumber: "number", rules.TypeInteger: "integer",

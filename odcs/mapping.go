@@ -1,8 +1,10 @@
 package odcs
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"math"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -69,10 +71,12 @@ type mapper struct {
 	probs Problems
 	aggs  []Aggregate
 	// extra rules: derived here (not from field facets) and custom meshgate rules
-	extra  []rules.SpecRule
-	taken  map[string]bool
-	prefix string
-	window time.Duration
+	extra   []rules.SpecRule
+	taken   map[string]bool
+	obj     *SchemaObject
+	prefix  string
+	window  time.Duration
+	maxKeys int
 }
 
 func (m *mapper) pos(p Pos) rules.Pos { return rules.Pos{File: m.doc.File, Line: p.Line, Col: p.Col} }
@@ -138,6 +142,10 @@ func (m *mapper) build() *Contract {
 	if m.window == 0 {
 		m.window = DefaultWindow
 	}
+	m.maxKeys = b.MaxKeys
+	if m.maxKeys == 0 {
+		m.maxKeys = rules.DefaultUniqueMaxKeys
+	}
 	m.streams()
 
 	obj := m.object()
@@ -145,6 +153,7 @@ func (m *mapper) build() *Contract {
 		return c
 	}
 	c.Object = obj
+	m.obj = obj
 	m.prefix = obj.Name + "."
 	if b.HasRulePrefix {
 		m.prefix = b.RulePrefix.Value
@@ -166,6 +175,7 @@ func (m *mapper) build() *Contract {
 		s.Fields = append(s.Fields, f)
 		m.extra = append(m.extra, rs...)
 	}
+	m.primaryKey(obj)
 	if b.PartitionKey.IsZero() {
 		m.partitionKey(obj)
 	}
@@ -315,6 +325,92 @@ func (m *mapper) partitionKey(obj *SchemaObject) {
 	default:
 		m.note(m.pos(parts[1].At["partitioned"]), "several properties are partitioned: the output keeps the source partition key (set partitionKey in the binding)")
 	}
+}
+
+// primaryKey maps the properties marked primaryKey (top level, ordered by
+// primaryKeyPosition, then as written) to one unique rule on their combined values: named
+// <object>.<property>.primaryKey for one property, <object>.primaryKey for a composite key.
+// primaryKey on a nested property is reported, not enforced.
+func (m *mapper) primaryKey(obj *SchemaObject) {
+	var keys []*Property
+	for _, p := range obj.Properties {
+		if p.PrimaryKey {
+			keys = append(keys, p)
+		}
+	}
+	var nested func(ps []*Property, path string)
+	nested = func(ps []*Property, path string) {
+		for _, p := range ps {
+			if p.PrimaryKey && path != "" {
+				m.note(m.pos(p.At["primaryKey"]), "%s%s: primaryKey on a nested property is not enforced on the stream (a primary key is made of top-level properties)", path, p.Key())
+			}
+			nested(p.Properties, path+p.Key()+".")
+			for it, n := p.Items, path+p.Key()+"[]."; it != nil; it, n = it.Items, n[:len(n)-1]+"[]." {
+				nested(it.Properties, n)
+			}
+		}
+	}
+	for _, p := range obj.Properties {
+		nested(p.Properties, m.prefix+p.Key()+".")
+		for it, n := p.Items, m.prefix+p.Key()+"[]."; it != nil; it, n = it.Items, n[:len(n)-1]+"[]." {
+			nested(it.Properties, n)
+		}
+	}
+	if len(keys) == 0 {
+		return
+	}
+	slices.SortStableFunc(keys, func(a, b *Property) int {
+		pa, pb := int64(math.MaxInt64), int64(math.MaxInt64)
+		if a.PrimaryKeyPosition != nil {
+			pa = *a.PrimaryKeyPosition
+		}
+		if b.PrimaryKeyPosition != nil {
+			pb = *b.PrimaryKeyPosition
+		}
+		return cmp.Compare(pa, pb)
+	})
+	accs := make([]string, len(keys))
+	names := make([]string, len(keys))
+	for i, p := range keys {
+		accs[i] = accessor("", p.Key())
+		names[i] = p.Key()
+	}
+	name := m.prefix + "primaryKey"
+	if len(keys) == 1 {
+		name = m.prefix + keys[0].Key() + ".primaryKey"
+	}
+	name = m.name(name, false)
+	pos := m.pos(keys[0].At["primaryKey"])
+	m.extra = append(m.extra, m.uniqueRule(name, pos, accs, ""))
+	what := m.prefix + names[0] + ": primaryKey"
+	if len(names) > 1 {
+		what = strings.TrimSuffix(m.prefix, ".") + ": primaryKey (" + strings.Join(names, ", ") + ")"
+	}
+	m.uniqueNote(pos, what, name)
+}
+
+// uniqueRule is a unique rule on the values of accs (expressions), with the binding's
+// window and maxKeys. An empty msg leaves the engine's default message.
+func (m *mapper) uniqueRule(name string, pos rules.Pos, accs []string, msg string) rules.SpecRule {
+	u := &rules.SpecUnique{Pos: pos, Window: rules.Str{Value: m.window.String(), Pos: pos},
+		MaxKeys: &rules.IntFacet{Value: m.maxKeys, Pos: pos}}
+	if !m.b.WindowPos.IsZero() {
+		u.Window.Pos = m.b.WindowPos
+	}
+	if !m.b.MaxKeysPos.IsZero() {
+		u.MaxKeys.Pos = m.b.MaxKeysPos
+	}
+	for _, a := range accs {
+		u.Key = append(u.Key, rules.GeneratedExpr(a, pos))
+	}
+	return rules.SpecRule{Name: rules.Str{Value: name, Pos: pos}, Unique: u,
+		Severity: rules.Str{Value: string(rules.SeverityWarn), Pos: pos}, Message: rules.Str{Value: msg, Pos: pos}, Pos: pos}
+}
+
+// uniqueNote tells lint how a uniqueness construct is enforced.
+func (m *mapper) uniqueNote(pos rules.Pos, what, rule string) {
+	m.note(pos, "%s is enforced as warnings: an event whose key another record had within the %s window (as seen by the judging worker) fails rule %s and still goes to the curated stream; routing never depends on other events",
+		what, shortDuration(m.window), rule)
 }
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -511,12 +607,16 @@ func (m *mapper) property(p *Property, name, acc string) (rules.SpecField, []rul
 		}
 	}
 
-	// Per-property facts that hold across events, not per event.
+	// Per-property facts that hold across events, not per event: uniqueness becomes a
+	// unique rule (warn only: a repeat never changes where an event goes).
 	if p.Unique {
-		m.note(at("unique"), "%s: unique is not enforced on the stream (uniqueness across events needs state meshgate does not keep)", name)
-	}
-	if p.PrimaryKey {
-		m.note(at("primaryKey"), "%s: primaryKey is not enforced on the stream (uniqueness across events needs state meshgate does not keep)", name)
+		if strings.HasPrefix(acc, "#") {
+			m.note(at("unique"), "%s: unique inside array items is not enforced on the stream (uniqueness across events needs a key of the event; use uniqueItems for uniqueness within the array)", name)
+		} else {
+			rn := m.name(name+".unique", false)
+			m.extra = append(m.extra, m.uniqueRule(rn, at("unique"), []string{acc}, ""))
+			m.uniqueNote(at("unique"), name+": unique", rn)
+		}
 	}
 	if len(p.Relationships) > 0 {
 		m.note(at("relationships"), "%s: relationships are not enforced on the stream (they relate datasets, not single events)", name)

@@ -102,17 +102,17 @@ func TestExampleSkipReasons(t *testing.T) {
 			`ex.odcs.yaml:21:9: quality entry 1 of Air_Quality.DataValue (sql) is not enforced on the stream: SQL runs against a table, meshgate judges single events`,
 		}},
 		{"column-custom.odcs.yaml", "Air_Quality", []string{
-			`ex.odcs.yaml:17:7: Air_Quality.UniqueID: primaryKey is not enforced on the stream (uniqueness across events needs state meshgate does not keep)`,
+			`ex.odcs.yaml:17:7: Air_Quality.UniqueID: primaryKey is enforced as warnings: an event whose key another record had within the 1h window (as seen by the judging worker) fails rule Air_Quality.UniqueID.primaryKey and still goes to the curated stream; routing never depends on other events`,
 			`ex.odcs.yaml:22:9: quality entry 1 of Air_Quality.UniqueID (custom, engine soda) is not enforced on the stream: meshgate runs only engine meshgate`,
 			`ex.odcs.yaml:34:9: quality entry 2 of Air_Quality.UniqueID (custom, engine soda) is not enforced on the stream: meshgate runs only engine meshgate`,
 		}},
 		{"column-validity.odcs.yaml", "Air_Quality", []string{
-			`ex.odcs.yaml:17:7: Air_Quality.air_quality_status: primaryKey is not enforced on the stream (uniqueness across events needs state meshgate does not keep)`,
+			`ex.odcs.yaml:17:7: Air_Quality.air_quality_status: primaryKey is enforced as warnings: an event whose key another record had within the 1h window (as seen by the judging worker) fails rule Air_Quality.air_quality_status.primaryKey and still goes to the curated stream; routing never depends on other events`,
 			`ex.odcs.yaml:21:9: quality entry 1 of Air_Quality.air_quality_status (invalidValues mustBeLessOrEqualTo 5 percent) is aggregate: each failing event is a warning of rule Air_Quality.air_quality_status.invalidValues (it still goes to the curated stream) and the threshold becomes an alert over a 1h window`,
 		}},
 		{"full-example.odcs.yaml", "tbl", []string{
 			`ex.odcs.yaml:37:5: schema-level relationships of "tbl" are not enforced on the stream (they relate datasets, not single events)`,
-			`ex.odcs.yaml:94:9: tbl.rcvr_id: primaryKey is not enforced on the stream (uniqueness across events needs state meshgate does not keep)`,
+			`ex.odcs.yaml:94:9: tbl.rcvr_id: primaryKey is enforced as warnings: an event whose key another record had within the 1h window (as seen by the judging worker) fails rule tbl.rcvr_id.primaryKey and still goes to the curated stream; routing never depends on other events`,
 			`ex.odcs.yaml:107:9: tbl.rcvr_id: relationships are not enforced on the stream (they relate datasets, not single events)`,
 			`ex.odcs.yaml:153:9: quality entry 1 of tbl (rowCount mustBeGreaterThan 1000000) is aggregate: it becomes alert tbl.rowCount on the events per 1h window, not a routing decision`,
 			`ex.odcs.yaml:170:5: schema object "receivers" is not the event ("tbl" is): its properties and quality are not enforced`,

@@ -87,7 +87,8 @@ func (m *mapper) qualities(qs []*Quality, place, acc string) []rules.SpecRule {
 }
 
 // custom maps a custom entry of engine meshgate: its implementation is the check, taken
-// verbatim, or a mapping {check, when}. It sees the whole event wherever it is written.
+// verbatim, or a mapping {check, when}, or {unique: {key, window, maxKeys}, when} for a
+// unique rule in the native syntax. It sees the whole event wherever it is written.
 func (m *mapper) custom(q *Quality, place, base string, sev rules.Severity) (rules.SpecRule, bool) {
 	explicit := base != ""
 	if !explicit {
@@ -108,16 +109,29 @@ func (m *mapper) custom(q *Quality, place, base string, sev rules.Severity) (rul
 		r.Check = rules.ExprFromNode(m.doc.File, impl)
 	case yaml.MappingNode:
 		present := d.object(impl, "meshgate implementation", fieldSet{
-			"check": func(v *yaml.Node) { r.Check = d.rexpr(v, "check") },
-			"when":  func(v *yaml.Node) { r.When = d.rexpr(v, "when") },
+			"check":  func(v *yaml.Node) { r.Check = d.rexpr(v, "check") },
+			"when":   func(v *yaml.Node) { r.When = d.rexpr(v, "when") },
+			"unique": func(v *yaml.Node) { r.Unique = d.unique(v) },
 		})
-		d.require(impl, "meshgate implementation", present, "check")
+		_, check := present["check"]
+		switch _, unique := present["unique"]; {
+		case unique && check:
+			d.beyondf(impl, "meshgate implementation: check and unique exclude each other")
+		case unique:
+			if sev == rules.SeverityError && q.Severity != "" {
+				m.errorf(pos, "custom entry %s: a unique implementation is a warning (severity warn): whether an event repeats a key depends on what the worker judged before, and routing must stay a function of the event", name)
+				return r, false
+			}
+			r.Severity.Value = string(rules.SeverityWarn)
+		default:
+			d.require(impl, "meshgate implementation", present, "check")
+		}
 	}
 	for _, p := range d.probs {
 		p.Beyond = true
 	}
 	m.probs = append(m.probs, d.probs...)
-	if strings.TrimSpace(r.Check.Src) == "" && len(d.probs) == 0 {
+	if r.Unique == nil && strings.TrimSpace(r.Check.Src) == "" && len(d.probs) == 0 {
 		m.errorf(pos, "custom entry %s: the implementation (an expr expression) is empty", name)
 		return r, false
 	}
@@ -131,7 +145,8 @@ func (m *mapper) custom(q *Quality, place, base string, sev rules.Severity) (rul
 // predicates on one value: with a threshold that tolerates no failing event they are
 // per-event rules; with any other threshold (a percentage, a tolerated count) the predicate
 // becomes a warn rule whose failures are counted and the threshold an Aggregate (an alert).
-// rowCount is an Aggregate on the event count; duplicateValues is not enforced.
+// rowCount is an Aggregate on the event count; duplicateValues is a unique rule (warn)
+// whose failures the threshold counts.
 func (m *mapper) library(q *Quality, place, acc, base string, explicit bool, label string, sev rules.Severity) []rules.SpecRule {
 	pos := m.pos(q.Pos)
 	argPos := func(k string) rules.Pos {
@@ -154,7 +169,7 @@ func (m *mapper) library(q *Quality, place, acc, base string, explicit bool, lab
 			return nil
 		}
 	}
-	if _, _, err := brokenWhen("x", q.Operator, q.Operand.V); err != nil && q.Metric != "duplicateValues" {
+	if _, _, err := brokenWhen("x", q.Operator, q.Operand.V); err != nil {
 		m.errorf(pos, "%s: %v", label, err)
 		return nil
 	}
@@ -164,7 +179,7 @@ func (m *mapper) library(q *Quality, place, acc, base string, explicit bool, lab
 	}
 	switch q.Metric {
 	case "duplicateValues":
-		m.note(pos, "%s (duplicateValues %s) is not enforced on the stream: duplicates across events need state meshgate does not keep", label, threshold)
+		m.duplicates(q, place, acc, base, explicit, label, threshold, sev, argPos)
 		return nil
 	case "rowCount":
 		name := m.name(place+base, explicit)
@@ -261,6 +276,92 @@ func (m *mapper) library(q *Quality, place, acc, base string, explicit bool, lab
 	m.note(pos, "%s (%s %s) is aggregate: each failing event is a warning of rule %s (it still goes to the curated stream) and the threshold becomes an alert over a %s window",
 		label, q.Metric, threshold, name, shortDuration(m.window))
 	return []rules.SpecRule{r}
+}
+
+// unique reads {key: expr | [expr, ...], window: 1h, maxKeys: 100000}, the native syntax of
+// a unique rule; window and maxKeys are checked by the engine.
+func (d *nodes) unique(n *yaml.Node) *rules.SpecUnique {
+	n = d.deref(n)
+	if n == nil {
+		return nil
+	}
+	u := &rules.SpecUnique{Pos: d.rpos(n)}
+	d.object(n, "unique", fieldSet{
+		"key": func(v *yaml.Node) {
+			if v = d.deref(v); v != nil && v.Kind == yaml.SequenceNode {
+				for _, it := range v.Content {
+					u.Key = append(u.Key, d.rexpr(it, "unique.key"))
+				}
+				return
+			}
+			u.Key = append(u.Key, d.rexpr(v, "unique.key"))
+		},
+		"window": func(v *yaml.Node) { u.Window = d.rstr(v, "unique.window") },
+		"maxKeys": func(v *yaml.Node) {
+			if i, ok := d.integer(v, "unique.maxKeys"); ok {
+				u.MaxKeys = &rules.IntFacet{Value: int(i), Pos: d.rpos(d.deref(v))}
+			}
+		},
+	})
+	return u
+}
+
+// duplicates maps duplicateValues: on a property, the property's value is the key; on the
+// schema object, arguments.properties names the top-level properties whose values together
+// are the key. The key becomes a unique rule (each repeat within the binding's window is a
+// warning, never a routing decision) and the threshold, whatever it is, an alert counting
+// those warnings over the same window.
+func (m *mapper) duplicates(q *Quality, place, acc, base string, explicit bool, label, threshold string, sev rules.Severity, argPos func(string) rules.Pos) {
+	pos := m.pos(q.Pos)
+	var accs []string
+	switch a, ok := q.Arguments["properties"]; {
+	case acc != "" && ok:
+		m.errorf(argPos("properties"), "%s: arguments.properties is for duplicateValues on the schema object; under a property the property is the key", label)
+		return
+	case strings.HasPrefix(acc, "#"):
+		m.note(pos, "%s (duplicateValues %s) inside array items is not enforced on the stream (uniqueness across events needs a key of the event; use uniqueItems for uniqueness within the array)", label, threshold)
+		return
+	case acc != "":
+		accs = []string{acc}
+	case !ok:
+		m.note(pos, "%s (duplicateValues) names no property: not enforced on the stream (write it under the property it checks, or list the key's properties in arguments.properties)", label)
+		return
+	default:
+		vs, isList := a.V.([]any)
+		if !isList || len(vs) == 0 {
+			m.errorf(argPos("properties"), "%s: arguments.properties must be a non-empty list of property names", label)
+			return
+		}
+		for _, v := range vs {
+			name, _ := v.(string)
+			p := m.topProperty(name)
+			if p == nil {
+				m.errorf(argPos("properties"), "%s: arguments.properties names %s, which is not a top-level property of %s", label, renderJSON(v), strings.TrimSuffix(m.prefix, "."))
+				return
+			}
+			accs = append(accs, accessor("", p.Key()))
+		}
+	}
+	name := m.name(place+base, explicit)
+	m.extra = append(m.extra, m.uniqueRule(name, pos, accs, q.Description))
+	m.aggs = append(m.aggs, Aggregate{Name: name, Pos: pos, Metric: q.Metric, Rule: name, Operator: q.Operator, Operand: q.Operand,
+		Percent: strings.EqualFold(q.Unit, "percent") || q.Unit == "%", Window: m.window, Severity: sev, Description: q.Description})
+	m.note(pos, "%s (duplicateValues %s) is aggregate: each event whose key another record had within the %s window (as seen by the judging worker) is a warning of rule %s (it still goes to the curated stream) and the threshold becomes an alert over the same window",
+		label, threshold, shortDuration(m.window), name)
+}
+
+// topProperty returns the top-level property of the event's schema object whose name (or
+// physicalName) is name, or nil.
+func (m *mapper) topProperty(name string) *Property {
+	if m.obj == nil || name == "" {
+		return nil
+	}
+	for _, p := range m.obj.Properties {
+		if p.Name == name || p.Key() == name {
+			return p
+		}
+	}
+	return nil
 }
 
 // zeroTolerance reports whether a threshold on a count of failing events tolerates none,

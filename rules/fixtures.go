@@ -46,6 +46,12 @@ type FixtureCase struct {
 	Enriched []FieldExpect
 	// Absent are dotted paths that must not be in the output.
 	Absent []string
+	// After are the indices (in the file) of the cases whose events are judged, in this
+	// order, right before this one, with the same memory of unique rules. Each case starts
+	// with empty memories: `after:` is how a case says what was seen before it.
+	After []int
+
+	afterNames []Str
 }
 
 // In a case, with: {dotted.path: value} and without: [dotted.path] edit the event: given as
@@ -61,7 +67,7 @@ type FieldExpect struct {
 var (
 	fixtureFileKeys = []string{"contract", "stage", "now", "partitionKey", "cases"}
 	fixtureCaseKeys = []string{"name", "description", "now", "partitionKey", "event", "raw", "expect",
-		"with", "without", "failures", "decode", "enriched", "absent"}
+		"with", "without", "failures", "decode", "enriched", "absent", "after"}
 )
 
 // parseFixtures parses one fixture file and checks it against the set's contracts.
@@ -132,6 +138,24 @@ func (l *loader) parseFixtures(file string, data []byte, s *Set) (FixtureFile, b
 					names[fc.Name] = true
 				}
 				ff.Cases = append(ff.Cases, fc)
+			}
+			byName := map[string]int{}
+			for i, fc := range ff.Cases {
+				byName[fc.Name] = i
+			}
+			for i := range ff.Cases {
+				fc := &ff.Cases[i]
+				for _, a := range fc.afterNames {
+					j, ok := byName[a.Value]
+					switch {
+					case !ok:
+						d.errs.Add(a.Pos, "after: no case %q in this file", a.Value)
+					case j == i:
+						d.errs.Add(a.Pos, "after: case %q cannot follow itself", a.Value)
+					default:
+						fc.After = append(fc.After, j)
+					}
+				}
 			}
 		}
 	}
@@ -239,6 +263,8 @@ func (d *ynode) parseCase(n *yaml.Node, defNow time.Time, defKey string, ruleNam
 			for _, s := range d.strList(v, key) {
 				fc.Absent = append(fc.Absent, s.Value)
 			}
+		case "after":
+			fc.afterNames = d.strList(v, key)
 		}
 	})
 	if seen == nil {

@@ -89,9 +89,9 @@ func (r *FixtureReport) CoverageGaps() bool {
 
 // RunFixtures judges every fixture case of the set with its contract, rule by rule (so
 // coverage knows which rules applied), and compares the verdicts with the expectations.
-// The cases of a file are judged in order with memories of their own for unique rules:
-// an event repeating a key of an earlier case of the same file (within the window, by the
-// cases' now) fails the unique rule; other files do not count.
+// Each case is judged on its own, with empty memories for unique rules, after the events of
+// the cases it lists in after: (judged first, in that order, at their own now): so a case
+// says explicitly which earlier events make its event a repeat.
 func RunFixtures(s *Set) *FixtureReport {
 	rep := &FixtureReport{}
 	e := NewEvaluator()
@@ -148,14 +148,24 @@ func RunFixtures(s *Set) *FixtureReport {
 			continue
 		}
 		name := contractName(c)
-		// Each file starts with empty unique-rule memories and judges its cases in order,
-		// so a case can expect the second occurrence of a key to warn.
-		e.UseState(NewState())
 		for ci := range ff.Cases {
 			fc := &ff.Cases[ci]
 			now := fc.Now
 			if now.IsZero() {
 				now = time.Now()
+			}
+			if c.HasUniqueRules() {
+				// Every case starts with empty memories; the events of its after: cases
+				// are judged first, in order, so it can expect a repeat to warn.
+				e.UseState(NewState())
+				for _, ai := range fc.After {
+					prev := &ff.Cases[ai]
+					at := prev.Now
+					if at.IsZero() {
+						at = now
+					}
+					e.judge(c, Input{Data: prev.Data, PartitionKey: prev.PartitionKey, Now: at}, nil)
+				}
 			}
 			tr := &ruleTrace{applied: make([]bool, len(c.rules)), failed: make([]bool, len(c.rules))}
 			v := e.judge(c, Input{Data: fc.Data, PartitionKey: fc.PartitionKey, Now: now}, tr)

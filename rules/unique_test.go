@@ -274,8 +274,9 @@ rules:
 	}
 }
 
-// TestUniqueFixturesAndCheck: fixture cases of one file and the lines of a checked file are
-// judged in order, so the second occurrence warns, deterministically.
+// TestUniqueFixturesAndCheck: a fixture case starts with empty memories and lists the cases
+// judged before it (after:), and the lines of a checked file are judged in order, so the
+// second occurrence warns, deterministically.
 func TestUniqueFixturesAndCheck(t *testing.T) {
 	set := loadDir(t, Options{InsecureTestSalt: true}, map[string]string{
 		"pay.yaml": uniqueContract,
@@ -286,12 +287,27 @@ cases:
   - name: first
     event: &p {id: "p1"}
     expect: pass
+  - name: every case starts empty
+    event: *p
+    expect: pass
   - name: second occurrence warns
     event: *p
+    after: [first]
     expect: warn
     failures: [id_once]
   - name: after the window it is new again
     now: 2025-01-15T12:10:01Z
+    event: *p
+    after: [first]
+    expect: pass
+  - name: the window slides with each occurrence
+    now: 2025-01-15T12:10:01Z
+    event: *p
+    after: [first, halfway]
+    expect: warn
+    failures: [id_once]
+  - name: halfway
+    now: 2025-01-15T12:05:00Z
     event: *p
     expect: pass
   - name: guarded pair
@@ -299,16 +315,9 @@ cases:
     expect: pass
   - name: guarded pair again
     event: *q
+    after: [guarded pair, first]
     expect: warn
     failures: [pair_once]
-`,
-		"other.test.yaml": `
-contract: pay
-now: 2025-01-15T12:00:00Z
-cases:
-  - name: another file starts empty
-    event: {id: "p1"}
-    expect: pass
 `,
 	})
 	for i := 0; i < 2; i++ { // twice: no memory leaks from one run into the next

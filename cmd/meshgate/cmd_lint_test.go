@@ -53,7 +53,7 @@ func TestLint(t *testing.T) {
 ` + file + `:6:5: rule "y": missing required key "check"
   - name: y
     ^
-` + file + `:7:5: unknown key "chek" in rule (known: name, description, when, check, severity, message)
+` + file + `:7:5: unknown key "chek" in rule (known: name, description, when, check, unique, severity, message)
     chek: true
     ^
 `

@@ -19,7 +19,7 @@ func TestODCSExampleThroughLintAndTest(t *testing.T) {
 		t.Fatalf("lint: code %d\n%s\n%s", code, out, errs)
 	}
 	code, out, errs = runCmd(t, "test", "--require-coverage", examples(t))
-	if code != 0 || !strings.Contains(out, "ok  \tpayments\t71 cases") || !strings.Contains(out, "policy envelope: 4/4 rules") {
+	if code != 0 || !strings.Contains(out, "ok  \tpayments\t75 cases") || !strings.Contains(out, "policy envelope: 4/4 rules") {
 		t.Fatalf("test: code %d\n%s\n%s", code, out, errs)
 	}
 }

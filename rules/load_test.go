@@ -199,7 +199,13 @@ testdata/broken/fixtures/orders.test.yaml:17:5: duplicate case name "both"
     ^
 testdata/broken/fixtures/orders.test.yaml:19:13: expect must be pass, warn or quarantine, got "maybe"
     expect: maybe
-            ^`,
+            ^
+testdata/broken/fixtures/orders.test.yaml:22:13: after: no case "no such case" in this file
+    after: [no such case, after nothing]
+            ^
+testdata/broken/fixtures/orders.test.yaml:22:27: after: case "after nothing" cannot follow itself
+    after: [no such case, after nothing]
+                          ^`,
 		},
 		{
 			// Unique rules: warn only (routing stays a function of the event and the

@@ -39,6 +39,9 @@
 //	    check: money_eq(total, sum(items, .price * .qty), 0.01)
 //	    severity: error            # error (default: quarantine) | warn (pass, counted)
 //	    message: total must equal the sum of the items
+//	  - name: order_once           # a unique rule: a key remembered across events (see below)
+//	    when: event_type == "order_placed"
+//	    unique: {key: [order_id], window: 1h, maxKeys: 100000}
 //	enrich:                        # runs in order, only on events that pass or only warn
 //	  - set: region                # dotted path
 //	    value: lookup("regions", country)
@@ -51,6 +54,9 @@
 //
 // A global policy has policy:, version:, owner:, description:, appliesTo: ("*" or a list of
 // domains) and rules:. Its rules run before the rules of every domain it applies to.
+//
+// A rule has either check: (judged on each event alone) or unique: (remembered across
+// events; see Unique rules below).
 //
 // Field declarations give types to expressions (a declared string compared with a number is a
 // compile error; undeclared fields are of type any) and each constraint becomes a rule of its
@@ -124,6 +130,44 @@
 // enrichment steps run and the output is written by patching the input: members enrichment did
 // not touch keep their exact bytes.
 //
+// # Unique rules
+//
+// A rule with unique: instead of check: fails for an event whose key another record had
+// within the window before it, as seen by the judging worker:
+//
+//	unique:
+//	  key: [customer_id, day]      # one expression or a list; the values together are the key
+//	  window: 1h                   # default 1h; "30m", "24h", "7d"; slides with every occurrence
+//	  maxKeys: 100000              # default 100000, at most 10000000; the oldest key goes first
+//
+// Invariants:
+//
+//   - It never routes: its severity is warn (absent means warn; "error" does not load).
+//     Whether an event repeats a key depends on what the worker judged before, so a routing
+//     decision based on it would send the same record to different places on replay,
+//     `meshgate diff`, an at-least-once re-delivery or after a lease moved. Repeats are
+//     counted (meshgate_rule_failures_total, severity warn) and alerted on (ODCS
+//     duplicateValues thresholds, `meshgate odcs alerts`).
+//   - The same source record judged again is not a duplicate of itself: the worker passes
+//     the record's stream, shard, sequence number and sub-sequence in [Input], and a key
+//     remembers the first record that had it. A retried batch warns exactly as before.
+//   - An event with a nil (missing or null) key component is not checked (nullValues and
+//     required: are for that), and only events that go to the curated stream are
+//     remembered (a quarantined event's key is not); keys are read before enrichment.
+//   - Memory is bounded: a 64-bit hash of the key (seeded per process), about 64 bytes per
+//     key, evicted when it leaves the window and, oldest first, when maxKeys is reached
+//     (meshgate_unique_keys_evicted_total). It lives in a [State], one per worker, shared by
+//     the worker's shards; a duplicate is caught when both copies are judged by the same
+//     worker within the window. Kinesis sends equal partition keys to one shard, so keying
+//     the raw stream by the unique key makes the check exact (until a reshard or a lease
+//     move, which start with an empty memory for that key's shard on the new worker).
+//   - A reloaded set keeps the memory of every unique rule whose domain, stage, name, key,
+//     window and maxKeys are unchanged; a changed rule starts empty. A restart starts empty.
+//
+// `meshgate check` judges a contract with unique rules on one goroutine, in input order, so
+// the later line of a repeated key is the one that warns. [Evaluator]s made with
+// [NewEvaluator] have a private State unless given a shared one with [Evaluator.UseState].
+//
 // # Fixtures
 //
 // Files named *.test.yaml next to the contracts hold cases; [RunFixtures] runs them with the
@@ -149,4 +193,13 @@
 //	  - name: duplicate keys
 //	    raw: '{"a":1,"a":2}'         # exact bytes instead of event:
 //	    decode: duplicate_key        # expected decode failure (implies expect: quarantine)
+//	  - name: a second order with the same id warns
+//	    event: *order
+//	    after: [valid order passes]  # cases judged right before this one (unique rules)
+//	    expect: warn
+//	    failures: [order_once]
+//
+// Every case starts with empty memories for unique rules; after: lists the cases of the same
+// file whose events are judged first, in that order and at their own now, so a case states
+// which earlier events make its own a repeat (and whether the window has passed).
 package rules

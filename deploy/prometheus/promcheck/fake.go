@@ -83,6 +83,8 @@ func Simulate(ctx context.Context, m *metrics.Metrics, worker string, tick time.
 				m.CheckpointSucceeded(s.name, shard, time.Now())
 			}
 		}
+		// A unique rule (duplicate detection) remembering more keys each tick, evicting some early.
+		m.SetUniqueKeys("orders", "order_id_unique", 100+n, uint64(n%2)) // evicted: since the last call
 		if n%50 == 49 {
 			m.ReloadSucceeded(set, time.Now()) // a SIGHUP now and then
 		}

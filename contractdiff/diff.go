@@ -261,10 +261,34 @@ func ruleDefs(c *rules.Contract) (map[string]ruleDef, []string) {
 }
 
 func severity(r rules.SpecRule) string {
+	if r.Unique != nil {
+		return string(rules.SeverityWarn) // unique rules only warn
+	}
 	if r.Severity.Value == "" {
 		return string(rules.SeverityError)
 	}
 	return r.Severity.Value
+}
+
+// checkSrc is what a rule checks: its check expression, or for a unique rule its key,
+// window and maxKeys in the native syntax.
+func checkSrc(r rules.SpecRule) string {
+	u := r.Unique
+	if u == nil {
+		return r.Check.Src
+	}
+	keys := make([]string, len(u.Key))
+	for i, k := range u.Key {
+		keys[i] = norm(k.Src)
+	}
+	s := "unique {key: [" + strings.Join(keys, ", ") + "]"
+	if u.Window.Value != "" {
+		s += ", window: " + u.Window.Value
+	}
+	if u.MaxKeys != nil {
+		s += fmt.Sprintf(", maxKeys: %d", u.MaxKeys.Value)
+	}
+	return s + "}"
 }
 
 // norm compacts an expression's white space for comparison.
@@ -292,7 +316,7 @@ func compareRules(domain string, o, n *rules.Contract) []Change {
 			if severity(d.r) == string(rules.SeverityWarn) {
 				impact = Neutral
 			}
-			add(impact, name, fmt.Sprintf("rule removed (%s)%s: %s", severity(d.r), from(d), d.r.Check.Src))
+			add(impact, name, fmt.Sprintf("rule removed (%s)%s: %s", severity(d.r), from(d), checkSrc(d.r)))
 		}
 	}
 	for _, name := range norder {
@@ -303,7 +327,7 @@ func compareRules(domain string, o, n *rules.Contract) []Change {
 			if severity(nr.r) == string(rules.SeverityWarn) {
 				impact = Neutral
 			}
-			what := fmt.Sprintf("rule added (%s)%s: %s", severity(nr.r), from(nr), nr.r.Check.Src)
+			what := fmt.Sprintf("rule added (%s)%s: %s", severity(nr.r), from(nr), checkSrc(nr.r))
 			if w := nr.r.When.Src; w != "" {
 				what += " when " + w
 			}
@@ -311,7 +335,7 @@ func compareRules(domain string, o, n *rules.Contract) []Change {
 			continue
 		}
 		osev, nsev := severity(or.r), severity(nr.r)
-		checkSame := norm(or.r.Check.Src) == norm(nr.r.Check.Src)
+		checkSame := norm(checkSrc(or.r)) == norm(checkSrc(nr.r))
 		whenSame := norm(or.r.When.Src) == norm(nr.r.When.Src)
 		switch {
 		case osev == "warn" && nsev == "error":
@@ -343,7 +367,7 @@ func compareRules(domain string, o, n *rules.Contract) []Change {
 		case checkSame:
 			add(impact, name, fmt.Sprintf("guard changed: when %s -> when %s", or.r.When.Src, nr.r.When.Src))
 		default:
-			what := fmt.Sprintf("check changed: %s -> %s", norm(or.r.Check.Src), norm(nr.r.Check.Src))
+			what := fmt.Sprintf("check changed: %s -> %s", norm(checkSrc(or.r)), norm(checkSrc(nr.r)))
 			if !whenSame {
 				what += fmt.Sprintf("; guard %q -> %q", or.r.When.Src, nr.r.When.Src)
 			}

@@ -18,6 +18,10 @@ func tfExpect(t *testing.T, root string) TFExpect {
 	if err != nil {
 		t.Fatal(err)
 	}
+	contracts, err := PolicyStatements(filepath.Join(root, "deploy/iam/worker-policy-contracts-s3.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	data, err := os.ReadFile(filepath.Join(root, "deploy/ecs/task-definition.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -31,7 +35,7 @@ func tfExpect(t *testing.T, root string) TFExpect {
 	if err := json.Unmarshal(data, &td); err != nil {
 		t.Fatal(err)
 	}
-	return TFExpect{Worker: worker, KMS: kms, ECSStopTimeout: td.ContainerDefinitions[0].StopTimeout,
+	return TFExpect{Worker: worker, KMS: kms, Contracts: contracts, ECSStopTimeout: td.ContainerDefinitions[0].StopTimeout,
 		HealthCheck: td.ContainerDefinitions[0].HealthCheck.Command}
 }
 
@@ -91,6 +95,9 @@ func TestTerraformProblemsCatchBreakage(t *testing.T) {
 		{"tables from another map", "dynamodb.tf", "for_each = local.lease_tables", "for_each = local.derived_lease_tables", `for_each = "local.derived_lease_tables"`},
 		{"lease ARNs elsewhere", "iam.tf", "resources = local.lease_table_arns", `resources = ["arn:aws:dynamodb:eu-west-1:123456789012:table/meshgate"]`, "want local.lease_table_arns"},
 		{"worker not told its tables", "ecs.tf", "        { name = \"MESHGATE_LEASE_TABLES\", value = join(\",\", [for s, t in local.lease_tables : \"${s}=${t}\"]) },\n", "", "MESHGATE_LEASE_TABLES"},
+		{"contracts always readable", "iam.tf", "for_each = local.use_s3_contracts ? [local.contracts_bucket] : []\n\n    content {\n      sid       = \"ReadContracts\"", "for_each = [local.contracts_bucket]\n\n    content {\n      sid       = \"ReadContracts\"", "must exist only for an S3 contracts source"},
+		{"contracts listing unlimited", "iam.tf", `variable = "s3:prefix"`, `variable = "s3:delimiter"`, "limited to the prefix with s3:prefix"},
+		{"contracts action added", "iam.tf", `actions   = ["s3:GetObject"]`, `actions   = ["s3:GetObject", "s3:GetObjectVersion"]`, "differ from deploy/iam/worker-policy-contracts-s3.json"},
 		{"syntax error", "main.tf", "locals {", "locals {{", "parse terraform"},
 	}
 	for _, tt := range tests {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -37,8 +38,9 @@ func PolicyStatements(path string) (map[string][]string, error) {
 
 // TFExpect is what the Terraform module is checked against.
 type TFExpect struct {
-	// Worker and KMS are deploy/iam/worker-policy.json and worker-policy-kms.json: Sid -> actions.
-	Worker, KMS map[string][]string
+	// Worker, KMS and Contracts are deploy/iam/worker-policy.json, worker-policy-kms.json and
+	// worker-policy-contracts-s3.json: Sid -> actions.
+	Worker, KMS, Contracts map[string][]string
 	// ECSStopTimeout is deploy/ecs/task-definition.json's stopTimeout; HealthCheck its command.
 	ECSStopTimeout float64
 	HealthCheck    []string
@@ -164,29 +166,43 @@ func TerraformProblems(m *TFModule, want TFExpect) []string {
 	if !reflect.DeepEqual(got, want.Worker) {
 		add("worker policy statements (sid -> actions) %v differ from deploy/iam/worker-policy.json %v", got, want.Worker)
 	}
-	gotKMS := map[string][]string{}
+	// Optional statements: KMS only with a key, contracts only with an S3 contracts source.
+	gotKMS, gotContracts := map[string][]string{}, map[string][]string{}
 	for _, dyn := range Nested(doc, "dynamic") {
 		if len(dyn.Labels) != 1 || dyn.Labels[0] != "statement" {
 			continue
 		}
 		fe, _ := m.Attr(dyn, "for_each")
-		if c, ok := fe.(Cond); !ok || c.Cond != "local.use_kms" || !reflect.DeepEqual(c.False, []any{}) {
-			add("%s: the KMS statement must exist only when a key is configured (for_each = local.use_kms ? ... : [])", Where(dyn))
-		}
 		content := NestedOne(dyn, "content")
 		sid, _ := m.Attr(content, "sid")
 		acts, _ := m.Attr(content, "actions")
 		list, _ := Strings(acts)
 		sort.Strings(list)
-		gotKMS[fmt.Sprint(sid)] = list
 		c := NestedOne(content, "condition")
 		variable, _ := m.Attr(c, "variable")
+		if _, isContracts := want.Contracts[fmt.Sprint(sid)]; isContracts {
+			gotContracts[fmt.Sprint(sid)] = list
+			if c, ok := fe.(Cond); !ok || c.Cond != "local.use_s3_contracts" || !reflect.DeepEqual(c.False, []any{}) {
+				add("%s: the contracts statement %v must exist only for an S3 contracts source (for_each = local.use_s3_contracts ? ... : [])", Where(dyn), sid)
+			}
+			if slices.Contains(list, "s3:ListBucket") && variable != "s3:prefix" {
+				add("%s: s3:ListBucket on the contracts bucket must be limited to the prefix with s3:prefix", Where(dyn))
+			}
+			continue
+		}
+		gotKMS[fmt.Sprint(sid)] = list
+		if c, ok := fe.(Cond); !ok || c.Cond != "local.use_kms" || !reflect.DeepEqual(c.False, []any{}) {
+			add("%s: the KMS statement must exist only when a key is configured (for_each = local.use_kms ? ... : [])", Where(dyn))
+		}
 		if variable != "kms:ViaService" {
 			add("%s: the KMS statement must be limited with kms:ViaService", Where(dyn))
 		}
 	}
 	if !reflect.DeepEqual(gotKMS, want.KMS) {
 		add("KMS statements %v differ from deploy/iam/worker-policy-kms.json %v", gotKMS, want.KMS)
+	}
+	if !reflect.DeepEqual(gotContracts, want.Contracts) {
+		add("contracts statements %v differ from deploy/iam/worker-policy-contracts-s3.json %v", gotContracts, want.Contracts)
 	}
 	eq(m.One("resource", "aws_iam_policy", "worker"), "policy", Ref("data.aws_iam_policy_document.worker.json"))
 	for _, att := range []string{"task_worker", "irsa_worker"} {

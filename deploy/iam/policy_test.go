@@ -2,9 +2,12 @@ package iam
 
 import (
 	"fmt"
+	"path"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/meshgate/meshgate/reload"
 )
 
 // exampleVars fills every placeholder of the shipped policies, two values where a worker
@@ -21,7 +24,7 @@ var exampleVars = map[string][]string{
 }
 
 func TestShippedPoliciesLint(t *testing.T) {
-	for _, file := range []string{"worker-policy.json", "worker-policy-kms.json"} {
+	for _, file := range []string{"worker-policy.json", "worker-policy-kms.json", "worker-policy-contracts-s3.json"} {
 		t.Run(file, func(t *testing.T) {
 			p, err := Load(file)
 			if err != nil {
@@ -110,6 +113,38 @@ func TestKMSVariant(t *testing.T) {
 	via := st.Condition["StringEquals"]["kms:ViaService"]
 	if !reflect.DeepEqual([]string(via), []string{"kinesis.eu-west-1.amazonaws.com", "s3.eu-west-1.amazonaws.com"}) {
 		t.Errorf("kms:ViaService %v", via)
+	}
+}
+
+// The contracts variant: list only under the prefix, read only objects under it.
+func TestContractsS3Variant(t *testing.T) {
+	p, err := Load("worker-policy-contracts-s3.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := p.Actions(), []string{"s3:GetObject", "s3:ListBucket"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("actions %v, want %v", got, want)
+	}
+	r, err := Render(p, map[string][]string{"Partition": {"aws"}, "ContractsBucket": {"acme-contracts"}, "ContractsPrefix": {"meshgate/prod"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range r.Lint() {
+		t.Error(e)
+	}
+	want := []Statement{
+		{Sid: "ListContracts", Effect: "Allow", Action: Strings{"s3:ListBucket"}, Resource: Strings{"arn:aws:s3:::acme-contracts"},
+			Condition: map[string]map[string]Strings{"StringLike": {"s3:prefix": {"meshgate/prod/*"}}}},
+		{Sid: "ReadContracts", Effect: "Allow", Action: Strings{"s3:GetObject"}, Resource: Strings{"arn:aws:s3:::acme-contracts/meshgate/prod/*"}},
+	}
+	if !reflect.DeepEqual(r.Statement, want) {
+		t.Errorf("rendered\n%+v\nwant\n%+v", r.Statement, want)
+	}
+	// The worker lists with Prefix "<prefix>/" (reload.S3Source); IAM's * matches the empty
+	// rest as path.Match's does.
+	_, prefix, _ := reload.ParseS3URI("s3://acme-contracts/meshgate/prod/")
+	if ok, _ := path.Match(r.Statement[0].Condition["StringLike"]["s3:prefix"][0], prefix+"/"); !ok {
+		t.Errorf("s3:prefix condition does not match the listing prefix %q the worker sends", prefix+"/")
 	}
 }
 

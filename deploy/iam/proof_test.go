@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -38,6 +39,9 @@ import (
 // from the stream (as closed shards do once the retention period passes: the worker deletes
 // their lease rows; kinesalite never expires shards, so the test deletes and recreates the
 // stream), and a graceful stop (leases released).
+//
+// A second run reads the contracts from an S3 prefix; what it calls beyond worker-policy.json
+// must be exactly worker-policy-contracts-s3.json.
 //
 // KMS is not in the recording: with a customer-managed key Kinesis and S3 call KMS on the
 // worker's behalf (kms:ViaService), so worker-policy-kms.json is checked by shape (Lint and
@@ -68,8 +72,10 @@ func TestPolicyEqualsRecordedCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var putFrom func(g *gen.Generator, n int)
 	want := map[string]int{} // "good"/"quarantined" -> count
-	put := func(n int) {
+	put := func(n int) { t.Helper(); putFrom(g, n) }
+	putFrom = func(g *gen.Generator, n int) {
 		t.Helper()
 		byStream := map[string][]ktypes.PutRecordsRequestEntry{}
 		for i := 0; i < n; i++ {
@@ -204,6 +210,115 @@ shutdownGrace: 15s
 	}
 	if d := Compare(p.Actions(), recorded); !d.Empty() {
 		t.Errorf("deploy/iam/worker-policy.json is not least privilege for the recorded run: %s", d)
+	}
+
+	// Contracts from S3: a second run on the same streams reads its contracts from an S3
+	// prefix (initial load, then polling by ETag). What it calls beyond worker-policy.json
+	// must be exactly worker-policy-contracts-s3.json.
+	t.Run("contracts from S3", func(t *testing.T) {
+		const contractsBucket, contractsPrefix = "meshgate-contracts", "contracts/prod"
+		stack.CreateBucket(t, contractsBucket)
+		uploadDir(t, ctx, stack, filepath.Join(root, "examples", "contracts"), contractsBucket, contractsPrefix)
+		calls2 := filepath.Join(dir, "calls-contracts-s3.json")
+		cfg2 := strings.Replace(cfg, "contracts: "+filepath.Join(root, "examples", "contracts"),
+			"contracts: s3://"+contractsBucket+"/"+contractsPrefix+"\ncontractsReload: 300ms", 1)
+		cfg2Path := filepath.Join(dir, "config-contracts-s3.yaml")
+		if err := os.WriteFile(cfg2Path, []byte(cfg2), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var logs2 bytes.Buffer
+		cmd := exec.Command(bin, "run", "--config", cfg2Path)
+		cmd.Env = append(stack.Endpoints().Environ(),
+			"MESHGATE_RECORD_AWS_CALLS="+calls2, "MESHGATE_HASH_SALT=iam-proof", "MESHGATE_WORKER_ID=iam-proof-2")
+		cmd.Stdout, cmd.Stderr = &logs2, &logs2
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		stopped := false
+		defer func() {
+			if !stopped {
+				cmd.Process.Kill()
+				<-exited
+			}
+			if t.Failed() {
+				t.Logf("worker output:\n%s", tail(logs2.String(), 60))
+			}
+		}()
+		// customers-raw only: the recreated orders-raw reuses the id of a shard the first run
+		// finished (SHARD_END), which no worker reads again.
+		cg, err := gen.New(gen.Config{Domain: gen.DomainCustomers, Seed: 10, BadFraction: 0.25, Now: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		putFrom(cg, 20)
+		waitFor(t, ctx, exited, "records routed with contracts from S3", func() bool { return maps.Equal(routed(ctx, stack), want) })
+		time.Sleep(time.Second) // a few polls of the prefix
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-exited:
+			stopped = true
+			if err != nil {
+				t.Fatalf("worker exit: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("worker did not stop within 30s of SIGTERM")
+		}
+		recorded2, err := LoadCalls(calls2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		variant, err := Load("worker-policy-contracts-s3.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		base := map[string]bool{}
+		for _, a := range p.Actions() {
+			base[a] = true
+		}
+		var beyond []string
+		for _, a := range CalledActions(recorded2) {
+			if !base[a] {
+				beyond = append(beyond, a)
+			}
+		}
+		if !reflect.DeepEqual(beyond, variant.Actions()) {
+			t.Errorf("with contracts from S3 the worker called %v beyond worker-policy.json; worker-policy-contracts-s3.json grants %v", beyond, variant.Actions())
+		}
+		both, err := LoadCalls(calls, calls2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := Compare(append(p.Actions(), variant.Actions()...), both); !d.Empty() {
+			t.Errorf("worker-policy.json + worker-policy-contracts-s3.json against both runs: %s", d)
+		}
+	})
+}
+
+// uploadDir puts every file under dir into bucket below prefix, keyed by its relative path.
+func uploadDir(t *testing.T, ctx context.Context, stack *testenv.Stack, dir, bucket, prefix string) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(path string, de os.DirEntry, err error) error {
+		if err != nil || de.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		_, err = stack.S3().PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket),
+			Key: aws.String(prefix + "/" + filepath.ToSlash(rel)), Body: bytes.NewReader(data)})
+		return err
+	})
+	if err != nil {
+		t.Fatalf("upload %s: %v", dir, err)
 	}
 }
 

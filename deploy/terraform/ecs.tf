@@ -1,5 +1,6 @@
 # A Fargate service running the worker: the same container settings as deploy/ecs/task-definition.json
-# (CI checks the security-relevant ones here too). Contracts are baked into the image at /contracts.
+# (CI checks the security-relevant ones here too). Contracts are baked into the image at /contracts,
+# or read from var.contracts_s3_uri.
 
 resource "aws_cloudwatch_log_group" "worker" {
   count = var.create_ecs_service ? 1 : 0
@@ -41,7 +42,7 @@ resource "aws_ecs_task_definition" "worker" {
         { name = "MESHGATE_REGION", value = local.region },
         { name = "MESHGATE_STREAMS", value = join(",", var.raw_streams) },
         { name = "MESHGATE_LEASE_TABLES", value = join(",", [for s, t in local.lease_tables : "${s}=${t}"]) },
-        { name = "MESHGATE_CONTRACTS", value = "/contracts" },
+        { name = "MESHGATE_CONTRACTS", value = local.use_s3_contracts ? var.contracts_s3_uri : "/contracts" },
         { name = "MESHGATE_QUARANTINE_BUCKET", value = aws_s3_bucket.quarantine.bucket },
         { name = "MESHGATE_QUARANTINE_PREFIX", value = var.quarantine_prefix },
         { name = "MESHGATE_QUARANTINE_KMS_KEY_ID", value = var.kms_key_arn },

@@ -1,5 +1,6 @@
 # The worker's permissions: exactly deploy/iam/worker-policy.json (and worker-policy-kms.json
-# when a customer-managed key is used), rendered for this module's resources. CI checks that the
+# when a customer-managed key is used, worker-policy-contracts-s3.json when the contracts come
+# from S3), rendered for this module's resources. CI checks that the
 # Sids and actions here equal those files. One policy, attached to the ECS task role and/or the
 # IRSA role.
 
@@ -41,6 +42,36 @@ data "aws_iam_policy_document" "worker" {
     effect    = "Allow"
     actions   = ["s3:PutObject"]
     resources = [local.quarantine_objects]
+  }
+
+  # Contracts from S3 only (deploy/iam/worker-policy-contracts-s3.json): list the prefix (the
+  # hot reload polls it by ETag) and read the objects below it, nothing else in the bucket.
+  dynamic "statement" {
+    for_each = local.use_s3_contracts ? [local.contracts_bucket] : []
+
+    content {
+      sid       = "ListContracts"
+      effect    = "Allow"
+      actions   = ["s3:ListBucket"]
+      resources = ["arn:${local.partition}:s3:::${statement.value}"]
+
+      condition {
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = ["${local.contracts_prefix}/*"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.use_s3_contracts ? [local.contracts_bucket] : []
+
+    content {
+      sid       = "ReadContracts"
+      effect    = "Allow"
+      actions   = ["s3:GetObject"]
+      resources = ["arn:${local.partition}:s3:::${statement.value}/${local.contracts_prefix}/*"]
+    }
   }
 
   # Customer-managed key only: decrypt raw records (GetRecords), data keys for curated

@@ -13,6 +13,11 @@ locals {
 
   use_kms = var.kms_key_arn != ""
 
+  # contracts_s3_uri = "s3://bucket/prefix": what reload.ParseS3URI makes of it.
+  use_s3_contracts = var.contracts_s3_uri != ""
+  contracts_bucket = split("/", trimprefix(var.contracts_s3_uri, "s3://"))[0]
+  contracts_prefix = trim(trimprefix(trimprefix(var.contracts_s3_uri, "s3://"), "${local.contracts_bucket}/"), "/")
+
   # config.LeaseTable: a stream's pinned name (var.lease_tables, the worker's
   # streams[].leaseTable) or the application name for one stream, "<application>-<stream>" for
   # several. The ECS task gets the whole map (MESHGATE_LEASE_TABLES), so the worker uses

@@ -89,6 +89,19 @@ variable "retention_hours" {
   }
 }
 
+# ---- contracts ------------------------------------------------------------------------------
+
+variable "contracts_s3_uri" {
+  description = "Read the contracts from s3://bucket/prefix (worker config `contracts`, hot-reloaded by ETag) instead of the image's /contracts. Adds deploy/iam/worker-policy-contracts-s3.json to the worker policy: s3:ListBucket on the bucket limited to the prefix, s3:GetObject below it. Empty: contracts from the image, no S3 read permission."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.contracts_s3_uri == "" || can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[A-Za-z0-9!_.'()=/-]*[A-Za-z0-9!_.'()=-]/?$", var.contracts_s3_uri))
+    error_message = "contracts_s3_uri must be empty or s3://bucket/prefix with a non-empty prefix (no wildcards): the worker may read only below it."
+  }
+}
+
 # ---- encryption -----------------------------------------------------------------------------
 
 variable "kms_key_arn" {

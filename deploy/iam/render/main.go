@@ -7,6 +7,15 @@
 //	  -var LeaseTable=meshgate-orders-raw -var LeaseTable=meshgate-customers-raw \
 //	  -var QuarantineBucket=acme-meshgate-quarantine -var QuarantinePrefix=quarantine \
 //	  deploy/iam/worker-policy.json
+//
+// With -config WORKER.yaml the values the worker configuration determines are filled from it,
+// exactly as the worker derives them (iam.VarsFromConfig): Region, RawStream, LeaseTable
+// (pinned streams[].leaseTable or derived), QuarantineBucket, QuarantinePrefix, and
+// ContractsBucket/ContractsPrefix for an s3:// contracts source. The MESHGATE_* environment
+// overrides apply as they do for the worker. A -var replaces the config's values of its name.
+//
+//	go run ./deploy/iam/render -config meshgate.yaml -var Partition=aws -var AccountId=123456789012 \
+//	  -var CuratedStream=orders-curated deploy/iam/worker-policy.json
 package main
 
 import (
@@ -17,6 +26,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/meshgate/meshgate/config"
 	"github.com/meshgate/meshgate/deploy/iam"
 )
 
@@ -40,17 +50,30 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	v := vars{}
 	fs.Var(v, "var", "placeholder value `Name=value` (repeatable)")
+	cfgPath := fs.String("config", "", "fill the placeholders the worker configuration `FILE` determines")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "usage: render -var Name=value ... POLICY.json")
+		fmt.Fprintln(stderr, "usage: render [-config WORKER.yaml] -var Name=value ... POLICY.json")
 		return 2
 	}
 	p, err := iam.Load(fs.Arg(0))
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
+	}
+	if *cfgPath != "" {
+		cfg, err := config.Load(*cfgPath)
+		if err != nil {
+			fmt.Fprintf(stderr, "worker configuration: %v\n", err)
+			return 1
+		}
+		for name, vals := range p.Only(iam.VarsFromConfig(cfg)) {
+			if _, set := v[name]; !set {
+				v[name] = vals
+			}
+		}
 	}
 	r, err := iam.Render(p, v)
 	if err != nil {

@@ -56,6 +56,7 @@ type Worker struct {
 	drain     context.Context
 	drainStop context.CancelFunc
 	stopOnce  sync.Once
+	deadline  time.Time  // of the graceful stop, fixed by the first Stop
 	mu        sync.Mutex // guards running against a concurrent first Stop
 	running   bool
 	wg        sync.WaitGroup // runStream goroutines
@@ -337,13 +338,17 @@ func (w *Worker) Leases() map[string][]string {
 // stop fetching, let the batches in flight finish and checkpoint what the sinks
 // acknowledged, release the leases. Batches still unacknowledged shortly before the
 // deadline are abandoned without checkpoint (their records are read again by the next
-// owner). The deadline is ctx's or the configured grace period, whichever comes first; Stop
-// returns by then, with an error if shards were still busy.
+// owner). The first call fixes the deadline: its ctx's or the configured grace period from
+// then, whichever comes first; every call returns by that deadline (or its own ctx's end),
+// with an error if shards were still busy. A caller that must finish more work inside the
+// grace period (the process: flush, close its HTTP server) passes a ctx ending earlier.
 func (w *Worker) Stop(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, w.cfg.ShutdownGrace.D())
-	defer cancel()
 	w.stopOnce.Do(func() {
-		deadline, _ := ctx.Deadline()
+		deadline := time.Now().Add(w.cfg.ShutdownGrace.D())
+		if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+			deadline = d
+		}
+		w.deadline = deadline
 		// Leave a moment after abandoning in-flight batches for the consumers to release
 		// their leases (one conditional UpdateItem each).
 		margin := min(time.Second, time.Until(deadline)/5)
@@ -357,6 +362,8 @@ func (w *Worker) Stop(ctx context.Context) error {
 		}
 		w.mu.Unlock()
 	})
+	ctx, cancel := context.WithDeadline(ctx, w.deadline)
+	defer cancel()
 	select {
 	case <-w.stopped:
 		return nil

@@ -13,11 +13,13 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -27,6 +29,7 @@ import (
 
 	"github.com/meshgate/meshgate/checkpoint"
 	"github.com/meshgate/meshgate/gen"
+	"github.com/meshgate/meshgate/internal/testenv"
 	"github.com/meshgate/meshgate/jsonx"
 	"github.com/meshgate/meshgate/quarantine"
 )
@@ -924,6 +927,120 @@ func TestSlowShardListing(t *testing.T) {
 	}
 	s.finish(r, 0, fmt.Sprintf("ListShards %v slower than usual (failover %v); drained in %v; %d lease losses/aborted starts",
 		failover+failover/2, failover, took.Round(100*time.Millisecond), lost))
+}
+
+// TestStopWithinGrace: the whole process exit (worker drain and checkpoints, shadow flush,
+// admin server) fits in shutdownGrace from SIGTERM, which is what orchestrators enforce with
+// SIGKILL. A short grace (3 s) and an S3 that never answers a PutObject make the deadline
+// bite: batches are abandoned, the exit code is still 0, the exit comes no later than the
+// grace plus a scheduling allowance, /readyz fails from the signal on, and no checkpoint
+// covers a record the sinks did not accept. A restart with S3 back routes everything.
+func TestStopWithinGrace(t *testing.T) {
+	t.Parallel()
+	const shortGrace, allowance = 3 * time.Second, 500 * time.Millisecond
+	s := newScenario(t, "stop-within-grace", 113, scenarioOptions{rawShards: 2, contracts: contractsWithShadowOrders(t)})
+	cfg := s.config("")
+	tr := s.produce(3000, 10, 100*time.Millisecond, s.generator(0.3, 0.02))
+	w := s.start("w1", cfg, "MESHGATE_SHUTDOWN_GRACE=3s")
+	waitFor(t, 60*time.Second, "both shards consumed", func() bool { return w.shardsStarted() == 2 })
+	waitFor(t, 20*time.Second, "the worker ready", w.ready)
+	if err := s.s3.Set(Faults{Ops: []string{"PutObject"}, Latency: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond) // batches with bad records now hang in PutObject
+
+	readyz := "http://" + w.adminAddr() + "/readyz"
+	began := time.Now()
+	if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	notReady := time.Duration(-1)
+	for notReady < 0 && time.Since(began) < shortGrace && w.running() {
+		if resp, err := httpClient.Get(readyz); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusServiceUnavailable {
+				notReady = time.Since(began)
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	select {
+	case <-w.done:
+	case <-time.After(shortGrace + 10*time.Second):
+		t.Fatalf("no exit %v after SIGTERM (grace %v)\n%s", shortGrace+10*time.Second, shortGrace, w.tail(20))
+	}
+	took := time.Since(began)
+	if code := w.state.ExitCode(); code != 0 || took > shortGrace+allowance {
+		t.Fatalf("SIGTERM with PutObject hanging: exit code %d after %v; want 0 within %v + %v\n%s", code, took, shortGrace, allowance, w.tail(20))
+	}
+	if notReady < 0 || notReady > allowance {
+		t.Errorf("/readyz answered 503 only %v after SIGTERM; want it failing from the start of the stop", notReady)
+	}
+	gaveUp := abandoned(w)
+	n := 0
+	for _, v := range gaveUp {
+		n += v
+	}
+	if n == 0 {
+		t.Fatalf("no batch was abandoned at the deadline: the sink was not blocked, the test proves nothing\n%s", w.tail(20))
+	}
+	// The shadow samples pending at the stop could not be written either: their flush was cut
+	// at its own deadline instead of holding the exit.
+	dropped := false
+	for _, l := range w.lines() {
+		dropped = dropped || l.Msg == "shadow samples not written; dropped"
+	}
+	if !dropped {
+		t.Errorf("no shadow flush was cut short: the test does not cover the shadow part of the stop\n%s", w.tail(20))
+	}
+	if bad, _ := s.checkpointsHold(); len(bad) > 0 {
+		t.Fatalf("checkpoints ahead of the sinks after the stop:\n%s", strings.Join(bad, "\n"))
+	}
+	if err := s.s3.Clear(); err != nil {
+		t.Fatal(err)
+	}
+	w = s.start("w1", cfg)
+	back, before := time.Now(), s.ledger.Len()
+	recover := s.caughtUp(before, back, 90*time.Second)
+	tr.end(t)
+	s.waitAccounted(60*time.Second, Options{})
+	stopAll(t, w)
+	r, _ := s.audit(Options{})
+	s.finish(r, recover, fmt.Sprintf("SIGTERM, grace 3s, PutObject hanging: exit 0 in %v, /readyz 503 after %v, %d records abandoned",
+		took.Round(10*time.Millisecond), notReady.Round(time.Millisecond), n))
+}
+
+// contractsWithShadowOrders copies examples/contracts and adds a shadow orders contract that
+// also refuses totals of 50 or more, so that most orders diverge and shadow samples pile up.
+func contractsWithShadowOrders(t *testing.T) string {
+	t.Helper()
+	root, err := testenv.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(t.TempDir(), "contracts")
+	if err := os.CopyFS(dst, os.DirFS(filepath.Join(root, "examples", "contracts"))); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dst, "orders.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	for _, edit := range [][2]string{
+		{"\nversion: 2.1.0\n", "\nversion: 2.2.0-rc1\n"},
+		{"\nstage: active\n", "\nstage: shadow\n"},
+		{"\nrules:\n", "\nrules:\n  - name: small_totals_only\n    check: total < 50\n    message: candidate rule\n"},
+	} {
+		if !strings.Contains(text, edit[0]) {
+			t.Fatalf("examples/contracts/orders.yaml changed (%q not found): update contractsWithShadowOrders", edit[0])
+		}
+		text = strings.Replace(text, edit[0], edit[1], 1)
+	}
+	if err := os.WriteFile(filepath.Join(dst, "orders-shadow.yaml"), []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dst
 }
 
 // TestStopDuringSinkOutage: SIGTERM while S3 is down and batches are stuck retrying. The

@@ -30,7 +30,7 @@ func init() {
 
 // runRun is `meshgate run [--config FILE]`: load the configuration and the contracts, build
 // the AWS clients, serve /metrics /healthz /readyz, and run the worker until SIGTERM/SIGINT,
-// then stop gracefully within shutdownGrace and exit 0.
+// then stop gracefully and exit 0, the whole exit within shutdownGrace of the signal.
 //
 // SIGHUP (and a change of the contracts source, polled every contractsReload) reloads the
 // contracts: the whole new set compiles first and replaces the running one between batches,
@@ -144,11 +144,6 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			log.Error("shadow sampler", slog.String("error", err.Error()))
 			return 2
 		}
-		defer func() { // after the worker stopped: write what is pending, bounded
-			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			shadow.Close(sctx)
-		}()
 	}
 	w, err := processor.New(cfg, processor.Deps{AWS: clients, Rules: contracts.Current, Metrics: m, Logger: log, Shadow: shadow})
 	if err != nil {
@@ -157,8 +152,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
+	var srv *admin.Server
 	if cfg.HTTP.Listen != "" {
-		srv := admin.New(reg, log)
+		srv = admin.New(reg, log)
 		srv.Condition("contracts").Set(nil)
 		srv.AddCheck("worker", func(context.Context) error {
 			if !w.Ready() {
@@ -170,19 +166,63 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			log.Error("admin server", slog.String("error", err.Error()))
 			return 1
 		}
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(sctx)
-		}()
 	}
 
+	// One deadline for the whole stop, because orchestrators SIGKILL at their own grace
+	// period: from SIGTERM/SIGINT, shutdownGrace bounds the worker's drain and checkpoints,
+	// the shadow samples' flush and the admin server's close together (planStop). /readyz
+	// fails from the signal on (the worker reports not ready once stopping begins), while
+	// /metrics and /healthz keep answering until the admin server closes.
 	began := time.Now()
-	err = w.Run(ctx) // until SIGTERM/SIGINT, then a graceful stop bounded by shutdownGrace
+	planned := make(chan stopPlan, 1)
+	go func() {
+		<-ctx.Done()
+		plan := planStop(time.Now(), cfg.ShutdownGrace.D())
+		planned <- plan
+		wctx, cancel := context.WithDeadline(context.Background(), plan.worker)
+		defer cancel()
+		_ = w.Stop(wctx) // Run returns its result
+	}()
+	err = w.Run(context.WithoutCancel(ctx)) // until the goroutine above stops it
+	plan := <-planned                       // Run returns only after Stop began
+	if shadow != nil {                      // what is pending, then the admin server
+		sctx, cancel := context.WithDeadline(context.Background(), plan.shadow)
+		shadow.Close(sctx)
+		cancel()
+	}
+	if srv != nil {
+		sctx, cancel := context.WithDeadline(context.Background(), plan.admin)
+		_ = srv.Shutdown(sctx)
+		cancel()
+	}
 	if err != nil {
 		log.Error("worker stopped with an error", slog.String("error", err.Error()))
 		return 1
 	}
-	log.Info("meshgate stopped", slog.Duration("uptime", time.Since(began)))
+	log.Info("meshgate stopped", slog.Duration("uptime", time.Since(began)), slog.Duration("stopTook", time.Since(plan.signal)))
 	return 0
+}
+
+// stopPlan is the deadlines of a graceful exit, all inside shutdownGrace from the signal.
+type stopPlan struct {
+	signal time.Time // SIGTERM/SIGINT
+	worker time.Time // drain in-flight batches, checkpoint what the sinks acknowledged, release leases
+	shadow time.Time // flush the pending shadow samples
+	admin  time.Time // close the admin server (in-flight scrapes and probes)
+	exit   time.Time // signal + shutdownGrace: the last log lines and the AWS call recording before it
+}
+
+// planStop splits grace: the worker gets all but a reserve of a fifth of it (at most 2 s,
+// 200 ms at the 1 s minimum); the shadow flush the first half of the reserve, the admin
+// server the next quarter, and the last quarter is left for logging and exiting.
+func planStop(signal time.Time, grace time.Duration) stopPlan {
+	reserve := min(grace/5, 2*time.Second)
+	exit := signal.Add(grace)
+	return stopPlan{
+		signal: signal,
+		worker: exit.Add(-reserve),
+		shadow: exit.Add(-reserve / 2),
+		admin:  exit.Add(-reserve / 4),
+		exit:   exit,
+	}
 }

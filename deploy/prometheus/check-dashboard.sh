@@ -131,7 +131,7 @@ scrape_configs:
     static_configs:
       - targets: ['$target']
 YAML
-log "starting $("$prometheus" --version 2>&1 | head -n1) on $prom"
+log "starting $("$prometheus" --version 2>&1 | sed -n 1p) on $prom"
 "$prometheus" --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/data" \
 	--web.listen-address="127.0.0.1:$port" --log.level=warn >"$work/prometheus.log" 2>&1 &
 pids+=($!)

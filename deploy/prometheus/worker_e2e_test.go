@@ -438,7 +438,8 @@ func putGenerated(t *testing.T, ctx context.Context, kc *kinesis.Client, n int) 
 
 // contractsWithShadow copies the example contracts to dst and adds a shadow (candidate)
 // version of each domain's contract in which its warn rule is an error, so the worker judges
-// every event twice and records divergences in every domain. It returns dst.
+// every event twice and records divergences in every domain, and a global unique rule on
+// event_id. It returns dst.
 func contractsWithShadow(t *testing.T, src, dst string) string {
 	t.Helper()
 	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
@@ -459,6 +460,15 @@ func contractsWithShadow(t *testing.T, src, dst string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A global unique rule on event_id (a producer-retry detector), so the unique-rule panel has
+	// series in every domain, not only in payments (whose ODCS document has its own).
+	policy := filepath.Join(dst, "policies", "envelope.yaml")
+	pb, err := os.ReadFile(policy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, policy, strings.TrimRight(string(pb), "\n")+"\n"+
+		"  - name: event_id_once\n    unique: {key: event_id, window: 1h}\n    message: event_id repeats an event routed within the hour\n")
 	versionRE := regexp.MustCompile(`(?m)^version: (\S+)$`)
 	for _, c := range []struct{ file, warnRule string }{
 		{"orders.yaml", "length_between(shipping?.address?.postcode, 3, 10)\n    severity: warn\n"},

@@ -83,8 +83,10 @@ func Simulate(ctx context.Context, m *metrics.Metrics, worker string, tick time.
 				m.CheckpointSucceeded(s.name, shard, time.Now())
 			}
 		}
-		// A unique rule (duplicate detection) remembering more keys each tick, evicting some early.
-		m.SetUniqueKeys("orders", "order_id_unique", 100+n, uint64(n%2)) // evicted: since the last call
+		// Unique rules (duplicate detection) remembering more keys each tick, evicting some early
+		// (evicted: since the last call). In every domain: the dashboard check runs per domain.
+		m.SetUniqueKeys("orders", "order_id_unique", 100+n, uint64(n%2))
+		m.SetUniqueKeys("customers", "event_id_once", 40+n, uint64(n%3/2))
 		if n%50 == 49 {
 			m.ReloadSucceeded(set, time.Now()) // a SIGHUP now and then
 		}

@@ -410,7 +410,7 @@ func (m *mapper) uniqueRule(name string, pos rules.Pos, accs []string, msg strin
 // uniqueNote tells lint how a uniqueness construct is enforced.
 func (m *mapper) uniqueNote(pos rules.Pos, what, rule string) {
 	m.note(pos, "%s is enforced as warnings: an event whose key another record had within the %s window (as seen by the judging worker) fails rule %s and still goes to the curated stream; routing never depends on other events",
-		what, shortDuration(m.window), rule)
+		what, rules.ShortDuration(m.window), rule)
 }
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)

@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/meshgate/meshgate/rules"
 	"gopkg.in/yaml.v3"
@@ -185,7 +184,7 @@ func (m *mapper) library(q *Quality, place, acc, base string, explicit bool, lab
 		name := m.name(place+base, explicit)
 		m.aggs = append(m.aggs, Aggregate{Name: name, Pos: pos, Metric: q.Metric, Operator: q.Operator, Operand: q.Operand,
 			Percent: percent, Window: m.window, Severity: sev, Description: q.Description})
-		m.note(pos, "%s (rowCount %s) is aggregate: it becomes alert %s on the events per %s window, not a routing decision", label, threshold, name, shortDuration(m.window))
+		m.note(pos, "%s (rowCount %s) is aggregate: it becomes alert %s on the events per %s window, not a routing decision", label, threshold, name, rules.ShortDuration(m.window))
 		return nil
 	}
 	if acc == "" {
@@ -274,7 +273,7 @@ func (m *mapper) library(q *Quality, place, acc, base string, explicit bool, lab
 	m.aggs = append(m.aggs, Aggregate{Name: name, Pos: pos, Metric: q.Metric, Rule: name, Operator: q.Operator, Operand: q.Operand,
 		Percent: percent, Window: m.window, Severity: sev, Description: q.Description})
 	m.note(pos, "%s (%s %s) is aggregate: each failing event is a warning of rule %s (it still goes to the curated stream) and the threshold becomes an alert over a %s window",
-		label, q.Metric, threshold, name, shortDuration(m.window))
+		label, q.Metric, threshold, name, rules.ShortDuration(m.window))
 	return []rules.SpecRule{r}
 }
 
@@ -347,7 +346,7 @@ func (m *mapper) duplicates(q *Quality, place, acc, base string, explicit bool, 
 	m.aggs = append(m.aggs, Aggregate{Name: name, Pos: pos, Metric: q.Metric, Rule: name, Operator: q.Operator, Operand: q.Operand,
 		Percent: strings.EqualFold(q.Unit, "percent") || q.Unit == "%", Window: m.window, Severity: sev, Description: q.Description})
 	m.note(pos, "%s (duplicateValues %s) is aggregate: each event whose key another record had within the %s window (as seen by the judging worker) is a warning of rule %s (it still goes to the curated stream) and the threshold becomes an alert over the same window",
-		label, threshold, shortDuration(m.window), name)
+		label, threshold, rules.ShortDuration(m.window), name)
 }
 
 // topProperty returns the top-level property of the event's schema object whose name (or
@@ -419,16 +418,4 @@ func renderJSON(v any) string {
 		return fmt.Sprint(v)
 	}
 	return string(b)
-}
-
-// shortDuration renders 1h0m0s as 1h and 1h30m0s as 1h30m.
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }

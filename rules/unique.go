@@ -87,12 +87,13 @@ func (cc *compiler) compileUnique(sr *SpecRule, r *rule, sc *scope) {
 		}
 	}
 	if r.message == "rule "+r.name+" failed" {
-		r.message = fmt.Sprintf("%s was already seen within %s", strings.Join(r.unique.srcs, ", "), shortWindow(r.unique.window))
+		r.message = fmt.Sprintf("%s was already seen within %s", strings.Join(r.unique.srcs, ", "), ShortDuration(r.unique.window))
 	}
 }
 
-// shortWindow renders 1h0m0s as 1h and 24h0m0s as 24h.
-func shortWindow(d time.Duration) string {
+// ShortDuration renders a duration the way contracts write it: 1h0m0s as 1h, 1h30m0s as
+// 1h30m (messages, lint notes and alert descriptions quote windows this way).
+func ShortDuration(d time.Duration) string {
 	s := d.String()
 	if strings.HasSuffix(s, "m0s") {
 		s = strings.TrimSuffix(s, "0s")

@@ -383,3 +383,21 @@ func TestContractsWithoutUniqueRulesAreUntouched(t *testing.T) {
 	e.Judge(c, Input{Data: []byte(`{"id":1}`), Now: uniqueT0})
 	st.Report(uniqueT0, func(s UniqueStat) { t.Errorf("memory for %+v", s) })
 }
+
+func TestShortDuration(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{time.Hour, "1h"},
+		{90 * time.Minute, "1h30m"},
+		{24 * time.Hour, "24h"},
+		{5 * time.Minute, "5m"},
+		{90 * time.Second, "1m30s"},
+		{1500 * time.Millisecond, "1.5s"},
+	} {
+		if got := ShortDuration(tc.d); got != tc.want {
+			t.Errorf("ShortDuration(%v) = %q, want %q", tc.d, got, tc.want)
+		}
+	}
+}

@@ -129,26 +129,9 @@ shutdownGrace: 15s
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
-	cmd := exec.Command(bin, "run", "--config", cfgPath)
-	cmd.Env = append(stack.Endpoints().Environ(),
-		"MESHGATE_RECORD_AWS_CALLS="+calls, "MESHGATE_HASH_SALT=iam-proof", "MESHGATE_WORKER_ID=iam-proof-1")
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stopped := false
-	defer func() {
-		if !stopped {
-			cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("worker output:\n%s", tail(logs.String(), 60))
-		}
-	}()
+	w := startWorker(t, bin, cfgPath, append(stack.Endpoints().Environ(),
+		"MESHGATE_RECORD_AWS_CALLS="+calls, "MESHGATE_HASH_SALT=iam-proof", "MESHGATE_WORKER_ID=iam-proof-1"))
+	exited := w.exited
 
 	waitFor(t, ctx, exited, "all records routed", func() bool { return maps.Equal(routed(ctx, stack), want) })
 
@@ -183,18 +166,7 @@ shutdownGrace: 15s
 	})
 
 	// Graceful stop: the worker releases its leases and writes the recording on exit.
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-exited:
-		stopped = true
-		if err != nil {
-			t.Fatalf("worker exit: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("worker did not stop within 30s of SIGTERM")
-	}
+	w.stop(t)
 
 	recorded, err := LoadCalls(calls)
 	if err != nil {
@@ -226,26 +198,9 @@ shutdownGrace: 15s
 		if err := os.WriteFile(cfg2Path, []byte(cfg2), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		var logs2 bytes.Buffer
-		cmd := exec.Command(bin, "run", "--config", cfg2Path)
-		cmd.Env = append(stack.Endpoints().Environ(),
-			"MESHGATE_RECORD_AWS_CALLS="+calls2, "MESHGATE_HASH_SALT=iam-proof", "MESHGATE_WORKER_ID=iam-proof-2")
-		cmd.Stdout, cmd.Stderr = &logs2, &logs2
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		stopped := false
-		defer func() {
-			if !stopped {
-				cmd.Process.Kill()
-				<-exited
-			}
-			if t.Failed() {
-				t.Logf("worker output:\n%s", tail(logs2.String(), 60))
-			}
-		}()
+		w := startWorker(t, bin, cfg2Path, append(stack.Endpoints().Environ(),
+			"MESHGATE_RECORD_AWS_CALLS="+calls2, "MESHGATE_HASH_SALT=iam-proof", "MESHGATE_WORKER_ID=iam-proof-2"))
+		exited := w.exited
 		// customers-raw only: the recreated orders-raw reuses the id of a shard the first run
 		// finished (SHARD_END), which no worker reads again.
 		cg, err := gen.New(gen.Config{Domain: gen.DomainCustomers, Seed: 10, BadFraction: 0.25, Now: time.Now()})
@@ -255,18 +210,7 @@ shutdownGrace: 15s
 		putFrom(cg, 20)
 		waitFor(t, ctx, exited, "records routed with contracts from S3", func() bool { return maps.Equal(routed(ctx, stack), want) })
 		time.Sleep(time.Second) // a few polls of the prefix
-		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case err := <-exited:
-			stopped = true
-			if err != nil {
-				t.Fatalf("worker exit: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Fatal("worker did not stop within 30s of SIGTERM")
-		}
+		w.stop(t)
 		recorded2, err := LoadCalls(calls2)
 		if err != nil {
 			t.Fatal(err)
@@ -332,6 +276,54 @@ func freeAddr(t *testing.T) string {
 }
 
 // waitFor polls cond until it holds, the worker exits, or ctx ends.
+// worker is a `meshgate run` process of the proof; it is killed at the end of the test
+// unless stop ended it, and its output is logged when the test failed.
+type worker struct {
+	cmd     *exec.Cmd
+	exited  chan error // receives the process's exit once (waitFor puts it back)
+	stopped bool
+}
+
+func startWorker(t *testing.T, bin, cfgPath string, env []string) *worker {
+	t.Helper()
+	var logs bytes.Buffer
+	w := &worker{cmd: exec.Command(bin, "run", "--config", cfgPath), exited: make(chan error, 1)}
+	w.cmd.Env = env
+	w.cmd.Stdout, w.cmd.Stderr = &logs, &logs
+	if err := w.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { w.exited <- w.cmd.Wait() }()
+	t.Cleanup(func() {
+		if !w.stopped {
+			w.cmd.Process.Kill()
+			<-w.exited
+		}
+		if t.Failed() {
+			t.Logf("worker output (%s):\n%s", filepath.Base(cfgPath), tail(logs.String(), 60))
+		}
+	})
+	return w
+}
+
+// stop sends SIGTERM and wants a clean exit within 30s: a graceful stop releases the leases
+// and writes the recording of AWS calls.
+func (w *worker) stop(t *testing.T) {
+	t.Helper()
+	if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-w.exited:
+		w.stopped = true
+		if err != nil {
+			t.Fatalf("worker exit: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("worker did not stop within 30s of SIGTERM")
+	}
+}
+
 func waitFor(t *testing.T, ctx context.Context, exited chan error, what string, cond func() bool) {
 	t.Helper()
 	for !cond() {

@@ -9,7 +9,8 @@
 #          the AWS CLI v2 are installed (Debian: apt-get install buildah awscli)
 #   image  deploy/docker/build-image.sh: static binary, buildah image, smoke test inside it
 #   helm   helm lint --strict and helm template for every deploy/helm/meshgate/ci/*-values.yaml
-#          (with the example contracts and deploy/prometheus/odcs-alerts.yaml as rule file)
+#          (with the example contracts, unless the file sets contracts.s3Uri, and
+#          deploy/prometheus/odcs-alerts.yaml as rule file)
 #   go     the deploy/checks module (strict k8s decoding, Terraform/hcl checks) and the product
 #          module's deploy packages (ECS with the AWS CLI, chart config/contracts loading, IAM
 #          least-privilege proof against the emulators, the health subcommand)
@@ -46,17 +47,23 @@ image() {
 }
 
 helm_checks() {
-	local chart=deploy/helm/meshgate v
+	local chart=deploy/helm/meshgate v contracts
 	for v in "$chart"/ci/*-values.yaml; do
 		step "helm lint --strict -f $v"
 		"$HELM" lint --strict --kube-version 1.30.0 -f "$v" "$chart"
 		step "helm template -f $v"
-		# shellcheck disable=SC2046 # one argument per line from contracts-args.sh
+		# The example contracts go in as contracts.files, except where the values read them
+		# from S3 (contracts.s3Uri): the chart refuses both at once.
+		contracts=$(deploy/helm/contracts-args.sh examples/contracts)
+		if grep -Eq '^[[:space:]]+s3Uri:[[:space:]]*[^[:space:]"]' "$v"; then
+			contracts=
+		fi
+		# shellcheck disable=SC2086 # one argument per line from contracts-args.sh
 		# The ODCS threshold alerts go into the PrometheusRule (when a values file enables it) the
 		# way a contracts repository's CI passes its own `meshgate odcs alerts` output.
 		"$HELM" template mg "$chart" --namespace data --kube-version 1.30.0 -f "$v" \
 			--set-file metrics.prometheusRule.ruleFiles.odcs=deploy/prometheus/odcs-alerts.yaml \
-			$(deploy/helm/contracts-args.sh examples/contracts) >/dev/null
+			$contracts >/dev/null
 	done
 }
 

@@ -34,6 +34,10 @@ type ChartExpect struct {
 	ContractsConfigMap string
 	Items              map[string]string
 	ContractFiles      map[string]string
+	// ContractsS3: the worker reads its contracts from an S3 prefix (contracts.s3Uri; the URI
+	// is ContractsDir): nothing is mounted for them, no contracts ConfigMap or git-sync is
+	// rendered, and /tmp has room for a download.
+	ContractsS3 bool
 	// ContractsDir is where the worker config must point.
 	ContractsDir string
 	// PrometheusRuleGroups are the rule groups the chart's PrometheusRule must carry, in order
@@ -334,6 +338,10 @@ func findConfigMap(m *Manifests, name string) *corev1.ConfigMap {
 }
 
 func checkContracts(add func(string, ...any), m *Manifests, pod corev1.PodSpec, worker *corev1.Container, want ChartExpect) {
+	if want.ContractsS3 {
+		checkS3Contracts(add, m, pod, worker)
+		return
+	}
 	var mount *corev1.VolumeMount
 	for i := range worker.VolumeMounts {
 		if worker.VolumeMounts[i].Name == "contracts" {
@@ -401,6 +409,53 @@ func checkContracts(add func(string, ...any), m *Manifests, pod corev1.PodSpec, 
 				add("contracts file %s differs once mounted", path)
 			}
 		}
+	}
+}
+
+// maxS3ContractsBytes is reload.MaxS3Bytes (this module does not import the product's): the
+// most an S3 contracts source may hold, all of it downloaded into /tmp on each (re)load.
+const maxS3ContractsBytes = 64 << 20
+
+// checkS3Contracts: with contracts from S3 the pod mounts nothing for them (a leftover volume
+// would mean a second, unused source), the only ConfigMap is the worker config, no git-sync
+// runs, nothing overrides the config's contracts URI, and /tmp holds a whole download.
+func checkS3Contracts(add func(string, ...any), m *Manifests, pod corev1.PodSpec, worker *corev1.Container) {
+	all := append(append([]corev1.Container(nil), pod.InitContainers...), pod.Containers...)
+	if len(all) != 1 {
+		add("S3 contracts: %d containers, want the worker alone (no git-sync)", len(all))
+	}
+	for _, c := range all {
+		for _, vm := range c.VolumeMounts {
+			if vm.Name == "contracts" || vm.MountPath == "/contracts" {
+				add("S3 contracts: container %s mounts %s at %s; nothing is mounted for S3 contracts", c.Name, vm.Name, vm.MountPath)
+			}
+		}
+	}
+	for _, v := range pod.Volumes {
+		if v.Name == "contracts" {
+			add("S3 contracts: the pod still has a contracts volume")
+		}
+	}
+	cfgName := volumeConfigMap(pod, worker, "/etc/meshgate")
+	for _, cm := range m.ConfigMaps {
+		if cm.Name != cfgName {
+			add("S3 contracts: ConfigMap %s rendered; the only ConfigMap is the worker config", cm.Name)
+		}
+	}
+	if _, ok := m.Deployments[0].Spec.Template.Annotations["checksum/contracts"]; ok {
+		add("S3 contracts: checksum/contracts annotation rendered although the chart renders no contracts")
+	}
+	for _, e := range worker.Env {
+		if e.Name == "MESHGATE_CONTRACTS" {
+			add("S3 contracts: env MESHGATE_CONTRACTS overrides the config's contracts URI")
+		}
+	}
+	tmp := volumeAt(pod, worker, "/tmp")
+	switch {
+	case tmp == nil || tmp.EmptyDir == nil:
+		add("S3 contracts: /tmp must be an emptyDir (the download goes there; the root file system is read-only)")
+	case tmp.EmptyDir.SizeLimit == nil || tmp.EmptyDir.SizeLimit.Value() <= maxS3ContractsBytes:
+		add("S3 contracts: /tmp sizeLimit %v must exceed 64Mi, the largest S3 contracts download", tmp.EmptyDir.SizeLimit)
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
 )
@@ -129,6 +131,16 @@ func TestChartRenders(t *testing.T) {
 		for _, p := range ChartProblems(m, ChartExpect{
 			RoleArn: "arn:aws:iam::123456789012:role/meshgate-worker", CreateServiceAccount: true,
 			HTTPPort: 9108, GitSync: true, ContractsDir: "/contracts/current/contracts",
+		}) {
+			t.Error(p)
+		}
+	})
+	t.Run("s3", func(t *testing.T) {
+		m := render(t, helm, chart, "-f", filepath.Join(ci, "s3-values.yaml"))
+		for _, p := range ChartProblems(m, ChartExpect{
+			RoleArn: "arn:aws:iam::123456789012:role/meshgate-worker", CreateServiceAccount: true,
+			HTTPPort: 9108, PDB: true, Service: true, PodAnnotations: true,
+			ContractsS3: true, ContractsDir: "s3://acme-meshgate-contracts/meshgate/prod",
 		}) {
 			t.Error(p)
 		}
@@ -365,6 +377,97 @@ func TestChartProblemsCatchBreakage(t *testing.T) {
 	}
 }
 
+// With contracts.s3Uri the checker must catch a render that still mounts, ships or overrides
+// a second contracts source, points the worker elsewhere, or leaves /tmp too small.
+func TestChartS3ContractsCatchBreakage(t *testing.T) {
+	root, helm := tool(t)
+	chart := filepath.Join(root, "deploy/helm/meshgate")
+	const uri = "s3://acme-meshgate-contracts/meshgate/prod"
+	want := ChartExpect{
+		RoleArn: "arn:aws:iam::123456789012:role/meshgate-worker", CreateServiceAccount: true,
+		HTTPPort: 9108, PDB: true, Service: true, PodAnnotations: true, ContractsS3: true, ContractsDir: uri,
+	}
+	s3Stream, err := Template(helm, chart, "mg", "data", "-f", filepath.Join(chart, "ci", "s3-values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same values with contracts from the chart: its contracts ConfigMap, volume and mount
+	// are what a broken S3 render would still carry.
+	cmStream, err := Template(helm, chart, "mg", "data", "-f", filepath.Join(chart, "ci", "s3-values.yaml"),
+		"--set", "contracts.s3Uri=", "--set", "contracts.files.orders\\.yaml=domain: orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	decode := func(stream []byte) *Manifests {
+		m, err := Decode(stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if p := ChartProblems(decode(s3Stream), want); len(p) > 0 {
+		t.Fatalf("the good S3 render has problems: %v", p)
+	}
+	withCM := decode(cmStream)
+	if len(withCM.ConfigMaps) != 2 {
+		t.Fatalf("the ConfigMap render has %d ConfigMaps, want config and contracts", len(withCM.ConfigMaps))
+	}
+	cmPod := withCM.Deployments[0].Spec.Template.Spec
+	workerOf := func(m *Manifests) *corev1.Container { return &m.Deployments[0].Spec.Template.Spec.Containers[0] }
+	tests := []struct {
+		name   string
+		break_ func(m *Manifests)
+		want   string
+	}{
+		{"contracts volume and mount kept", func(m *Manifests) {
+			m.Deployments[0].Spec.Template.Spec = cmPod
+		}, "S3 contracts: container meshgate mounts contracts at /contracts"},
+		{"contracts volume kept", func(m *Manifests) {
+			pod := &m.Deployments[0].Spec.Template.Spec
+			for _, v := range cmPod.Volumes {
+				if v.Name == "contracts" {
+					pod.Volumes = append(pod.Volumes, v)
+				}
+			}
+		}, "S3 contracts: the pod still has a contracts volume"},
+		{"contracts ConfigMap rendered", func(m *Manifests) { m.ConfigMaps = withCM.ConfigMaps },
+			"S3 contracts: ConfigMap mg-meshgate-contracts rendered"},
+		{"contracts checksum", func(m *Manifests) {
+			m.Deployments[0].Spec.Template.Annotations["checksum/contracts"] = "abc"
+		}, "S3 contracts: checksum/contracts annotation"},
+		{"config points at the mount", func(m *Manifests) { m.ConfigMaps = withCM.ConfigMaps[:1] },
+			"config contracts /contracts, want " + uri},
+		{"env overrides the URI", func(m *Manifests) {
+			w := workerOf(m)
+			w.Env = append(w.Env, corev1.EnvVar{Name: "MESHGATE_CONTRACTS", Value: "/contracts"})
+		}, "env MESHGATE_CONTRACTS overrides"},
+		{"git-sync sidecar", func(m *Manifests) {
+			pod := &m.Deployments[0].Spec.Template.Spec
+			sidecar := *workerOf(m)
+			sidecar.Name = "git-sync"
+			pod.Containers = append(pod.Containers, sidecar)
+		}, "S3 contracts: 2 containers, want the worker alone"},
+		{"tmp too small", func(m *Manifests) {
+			for i, v := range m.Deployments[0].Spec.Template.Spec.Volumes {
+				if v.Name == "tmp" {
+					q := resource.MustParse("64Mi")
+					m.Deployments[0].Spec.Template.Spec.Volumes[i].EmptyDir.SizeLimit = &q
+				}
+			}
+		}, "S3 contracts: /tmp sizeLimit 64Mi must exceed 64Mi"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := decode(s3Stream)
+			tt.break_(m)
+			got := strings.Join(ChartProblems(m, want), "\n")
+			if !strings.Contains(got, tt.want) {
+				t.Errorf("problems:\n%s\nwant one containing %q", got, tt.want)
+			}
+		})
+	}
+}
+
 // Decode must reject what the API server would reject or silently drop.
 func TestDecodeIsStrict(t *testing.T) {
 	root, helm := tool(t)
@@ -425,6 +528,24 @@ func TestChartRefusesBadValues(t *testing.T) {
 			"metrics.prometheusRule.enabled without rule groups"},
 		{"extra group without name", []string{"-f", "VALUES:metrics: {prometheusRule: {enabled: true, extraGroups: [{rules: [{alert: A, expr: up == 0}]}]}}"},
 			"/metrics/prometheusRule/extraGroups/0': missing property 'name'"},
+		{"s3 without prefix", []string{"--set", "contracts.s3Uri=s3://acme-contracts"}, "/contracts/s3Uri"},
+		{"s3 empty prefix", []string{"--set", "contracts.s3Uri=s3://acme-contracts/"}, "/contracts/s3Uri"},
+		{"s3 wildcard prefix", []string{"--set", "contracts.s3Uri=s3://acme-contracts/meshgate*"}, "/contracts/s3Uri"},
+		{"s3 empty segment", []string{"--set", "contracts.s3Uri=s3://acme-contracts//meshgate"}, "/contracts/s3Uri"},
+		{"s3 dot-dot segment", []string{"--set", "contracts.s3Uri=s3://acme-contracts/meshgate/../other"}, "/contracts/s3Uri"},
+		{"s3 bucket with capitals", []string{"--set", "contracts.s3Uri=s3://Acme-Contracts/meshgate"}, "/contracts/s3Uri"},
+		{"not an s3 uri", []string{"--set", "contracts.s3Uri=https://acme-contracts.s3.amazonaws.com/meshgate"}, "/contracts/s3Uri"},
+		{"contracts URI in config", []string{"--set", "config.contracts=s3://acme-contracts/meshgate"}, "additional properties 'contracts' not allowed"},
+		{"bad reload interval", []string{"--set", "config.contractsReload=10"}, "/config/contractsReload"},
+		{"s3 and existing ConfigMap", []string{"--set", "contracts.s3Uri=s3://acme-contracts/meshgate", "--set", "contracts.existingConfigMap=data-contracts"},
+			"contracts.s3Uri is set, and so is contracts.existingConfigMap: the worker reads its contracts from one source only"},
+		{"s3 and items", []string{"-f", "VALUES:contracts: {s3Uri: s3://acme-contracts/meshgate, items: [{key: a.yaml, path: a.yaml}]}"},
+			"contracts.s3Uri is set, and so is contracts.items:"},
+		{"s3 and files", []string{"--set", "contracts.s3Uri=s3://acme-contracts/meshgate", "--set", "contracts.files.a=x"},
+			"contracts.s3Uri is set, and so is contracts.files:"},
+		{"s3 and git-sync", []string{"--set", "contracts.s3Uri=s3://acme-contracts/meshgate", "--set", "contracts.gitSync.enabled=true",
+			"--set", "contracts.gitSync.repo=https://git.example.com/c.git", "--set", "contracts.existingConfigMap=x"},
+			"so is contracts.existingConfigMap and contracts.gitSync.enabled: the worker reads its contracts from one source only (with s3Uri no ConfigMap or git checkout is mounted). Unset contracts.existingConfigMap and contracts.gitSync.enabled, or contracts.s3Uri"},
 		{"rule file group without name", []string{"--set", "metrics.prometheusRule.enabled=true", "--set", "metrics.prometheusRule.ruleFiles.bad=groups: [{rules: []}]"},
 			"every rule group needs a name"},
 	}

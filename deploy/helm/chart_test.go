@@ -12,13 +12,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/meshgate/meshgate/config"
+	"github.com/meshgate/meshgate/deploy/iam"
 	_ "github.com/meshgate/meshgate/odcs" // examples/contracts/payments is an ODCS document
+	"github.com/meshgate/meshgate/reload"
 	"github.com/meshgate/meshgate/rules"
 )
 
@@ -129,18 +132,21 @@ func workerEnv(t *testing.T, objs []object) config.Env {
 
 func TestRenderedConfigLoads(t *testing.T) {
 	tests := []struct {
-		name    string
-		args    []string
-		streams int
-		listen  string
-		grace   string
-		tables  map[string]string // stream -> lease table
+		name      string
+		args      []string
+		streams   int
+		listen    string
+		grace     string
+		tables    map[string]string // stream -> lease table
+		contracts string
+		reload    string
 	}{
 		{"default", nil, 2, "0.0.0.0:9108", "25s",
-			map[string]string{"orders-raw": "meshgate-orders-raw", "customers-raw": "meshgate-customers-raw"}},
+			map[string]string{"orders-raw": "meshgate-orders-raw", "customers-raw": "meshgate-customers-raw"}, "/contracts", "10s"},
 		{"production", []string{"-f", "meshgate/ci/production-values.yaml"}, 2, "0.0.0.0:9200", "50s",
-			map[string]string{"orders-raw": "meshgate-prod", "customers-raw": "meshgate-prod-customers-raw"}},
-		{"gitsync", []string{"-f", "meshgate/ci/gitsync-values.yaml"}, 2, "0.0.0.0:9108", "25s", nil},
+			map[string]string{"orders-raw": "meshgate-prod", "customers-raw": "meshgate-prod-customers-raw"}, "/contracts", "10s"},
+		{"gitsync", []string{"-f", "meshgate/ci/gitsync-values.yaml"}, 2, "0.0.0.0:9108", "25s", nil, "/contracts/current/contracts", "10s"},
+		{"s3", []string{"-f", "meshgate/ci/s3-values.yaml"}, 2, "0.0.0.0:9108", "25s", nil, "s3://acme-meshgate-contracts/meshgate/prod", "30s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -161,7 +167,71 @@ func TestRenderedConfigLoads(t *testing.T) {
 			if cfg.WorkerID != "mg-meshgate-7d9c8b6f5-x2x7q" {
 				t.Errorf("worker id %q, want the pod name", cfg.WorkerID)
 			}
+			if cfg.Contracts != tt.contracts || cfg.ContractsReload.String() != tt.reload {
+				t.Errorf("contracts %q every %s, want %q every %s", cfg.Contracts, cfg.ContractsReload, tt.contracts, tt.reload)
+			}
 		})
+	}
+}
+
+// With contracts.s3Uri the worker reads the URI the chart rendered, and the policy NOTES.txt
+// tells the user to render (`deploy/iam/render -config <the chart's config> -var Partition=aws
+// deploy/iam/worker-policy-contracts-s3.json`) grants exactly that prefix.
+func TestS3ContractsConfigAndPolicy(t *testing.T) {
+	const uri = "s3://acme-meshgate-contracts/meshgate/prod"
+	objs := renderObjects(t, "-f", "meshgate/ci/s3-values.yaml")
+	for _, o := range objs {
+		if o.Kind == "ConfigMap" && o.Metadata.Name != "mg-meshgate-config" {
+			t.Errorf("ConfigMap %s rendered; with s3Uri the worker config is the only one", o.Metadata.Name)
+		}
+	}
+	for _, v := range find(t, objs, "Deployment", "").Spec.Template.Spec.Volumes {
+		if v.Name == "contracts" {
+			t.Errorf("contracts volume %+v rendered with s3Uri", v)
+		}
+	}
+	cm := find(t, objs, "ConfigMap", "mg-meshgate-config")
+	cfgFile := filepath.Join(t.TempDir(), "meshgate.yaml")
+	if err := os.WriteFile(cfgFile, []byte(cm.Data["config.yaml"]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse(cfgFile, []byte(cm.Data["config.yaml"]), workerEnv(t, objs))
+	if err != nil {
+		t.Fatalf("the worker would refuse the chart's config:\n%v", err)
+	}
+	bucket, prefix, ok := reload.ParseS3URI(cfg.Contracts)
+	if !ok || bucket != "acme-meshgate-contracts" || prefix != "meshgate/prod" || cfg.Contracts != uri {
+		t.Fatalf("contracts %q: the worker would not read s3://acme-meshgate-contracts/meshgate/prod (bucket %q, prefix %q)", cfg.Contracts, bucket, prefix)
+	}
+	p, err := iam.Load("../iam/worker-policy-contracts-s3.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := p.Only(iam.VarsFromConfig(cfg))
+	vars["Partition"] = []string{"aws"}
+	r, err := iam.Render(p, vars)
+	if err != nil {
+		t.Fatalf("render worker-policy-contracts-s3.json from the chart's config: %v", err)
+	}
+	if errs := r.Lint(); len(errs) > 0 {
+		t.Fatalf("rendered policy fails lint: %v", errs)
+	}
+	got := map[string][]string{}
+	for _, st := range r.Statement {
+		got[st.Sid] = append(got[st.Sid], st.Resource...)
+		for _, cond := range st.Condition {
+			for key, vals := range cond {
+				got[st.Sid+" "+key] = append(got[st.Sid+" "+key], vals...)
+			}
+		}
+	}
+	want := map[string][]string{
+		"ListContracts":           {"arn:aws:s3:::acme-meshgate-contracts"},
+		"ListContracts s3:prefix": {"meshgate/prod/*"},
+		"ReadContracts":           {"arn:aws:s3:::acme-meshgate-contracts/meshgate/prod/*"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("contracts policy grants %v, want %v", got, want)
 	}
 }
 

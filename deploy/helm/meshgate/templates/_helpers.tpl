@@ -50,12 +50,34 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end }}
 
-{{/* Name of the ConfigMap holding the contracts (chart-rendered or existing). */}}
+{{/*
+Name of the ConfigMap holding the contracts (chart-rendered or existing; meshgate-contracts
+when existingConfigMap is empty).
+*/}}
 {{- define "meshgate.contractsConfigMap" -}}
 {{- if .Values.contracts.files }}
 {{- printf "%s-contracts" (include "meshgate.fullname" .) }}
 {{- else }}
-{{- required "contracts: set existingConfigMap, files or gitSync.enabled" .Values.contracts.existingConfigMap }}
+{{- .Values.contracts.existingConfigMap | default "meshgate-contracts" }}
+{{- end }}
+{{- end }}
+
+{{/*
+Refuses contracts.s3Uri together with a mounted source: the worker reads one source only, so
+a ConfigMap, files or git-sync set beside it would be silently unused. Names every conflict.
+*/}}
+{{- define "meshgate.checkContractsSource" -}}
+{{- $c := .Values.contracts }}
+{{- if $c.s3Uri }}
+{{- $set := list }}
+{{- if $c.existingConfigMap }}{{ $set = append $set "existingConfigMap" }}{{ end }}
+{{- if $c.items }}{{ $set = append $set "items" }}{{ end }}
+{{- if $c.files }}{{ $set = append $set "files" }}{{ end }}
+{{- if $c.gitSync.enabled }}{{ $set = append $set "gitSync.enabled" }}{{ end }}
+{{- if $set }}
+{{- $names := printf "contracts.%s" (join " and contracts." $set) }}
+{{- fail (printf "contracts.s3Uri is set, and so is %s: the worker reads its contracts from one source only (with s3Uri no ConfigMap or git checkout is mounted). Unset %s, or contracts.s3Uri" $names $names) }}
+{{- end }}
 {{- end }}
 {{- end }}
 
@@ -64,9 +86,11 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- . | replace "/" "__" }}
 {{- end }}
 
-{{/* The directory the worker reads contracts from. */}}
+{{/* Where the worker reads contracts from: the S3 URI or the mounted directory. */}}
 {{- define "meshgate.contractsDir" -}}
-{{- if .Values.contracts.gitSync.enabled }}
+{{- if .Values.contracts.s3Uri }}
+{{- .Values.contracts.s3Uri }}
+{{- else if .Values.contracts.gitSync.enabled }}
 {{- printf "%s/%s/%s" .Values.contracts.mountPath .Values.contracts.gitSync.link .Values.contracts.gitSync.path | clean }}
 {{- else }}
 {{- .Values.contracts.mountPath }}

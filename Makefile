@@ -68,7 +68,7 @@ test:
 	done; \
 	if [ -n "$$failed" ]; then echo "== failed suites:$$failed"; exit 1; fi
 
-# gofmt (fails listing the files that need formatting) and go vet.
+# gofmt (fails listing the files that need formatting), go vet, and go.mod/go.sum tidy in each module.
 .PHONY: lint-go
 lint-go:
 	@unformatted="$$($(FIND_GO_FILES) -exec gofmt -l {} +)"; \
@@ -76,6 +76,9 @@ lint-go:
 		echo "gofmt: these files need formatting (run gofmt -w):" >&2; echo "$$unformatted" >&2; exit 1; \
 	fi
 	$(GO) vet $(GO_PKGS)
+	@for m in . deploy/checks benchmarks/peer; do \
+		(cd $$m && $(GO) mod tidy -diff) || { echo "go.mod/go.sum of $$m are not tidy: run go mod tidy there" >&2; exit 1; }; \
+	done
 
 # All Go tests. Emulator-backed tests need the pinned emulators (install-local); each test package
 # starts its own emulators on free ports (internal/testenv), so packages run in parallel safely.

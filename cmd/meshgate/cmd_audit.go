@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -21,8 +19,7 @@ func init() {
 // runAudit is `meshgate audit --curated S1,S2 --bucket B [--prefix P] [--json]`. Region and
 // endpoints come from MESHGATE_REGION/AWS_REGION and MESHGATE_{KINESIS,S3}_ENDPOINT.
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("audit", "usage: meshgate audit --curated S1,S2 --bucket B [--prefix P] [--json]", stderr)
 	curated := fs.String("curated", "", "comma-separated curated `STREAMS` to read")
 	bucket := fs.String("bucket", "", "quarantine `BUCKET`")
 	prefix := fs.String("prefix", "", "quarantine key `PREFIX`")
@@ -30,15 +27,8 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	expect := fs.Int("expect", 0, "read again until curated plus quarantined records reach `N` (see --wait)")
 	wait := fs.Duration("wait", time.Minute, "with --expect: give up after this long (exit 1)")
 	region := fs.String("region", firstEnv("MESHGATE_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"), "AWS region")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: meshgate audit --curated S1,S2 --bucket B [--prefix P] [--json]")
-		fs.PrintDefaults()
-	}
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return flagExitCode(err)
 	}
 	if (*curated == "" && *bucket == "") || fs.NArg() != 0 {
 		fs.Usage()

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -23,8 +22,8 @@ func init() {
 // runCheck runs rules.Check over --in with the contract chosen by --domain or --stream (or the
 // only contract of the set).
 func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("check", "usage: meshgate check --contracts DIR --in FILE|- [--domain D | --stream S] [--shadow]\n"+
+		"                      [--good OUT] [--quarantine OUT] [--json] [--now RFC3339] [--workers N]", stderr)
 	contracts := fs.String("contracts", "", "contracts directory (required)")
 	inPath := fs.String("in", "", "NDJSON input, one record per line; - for stdin (required)")
 	goodPath := fs.String("good", "", "write enriched good events here (NDJSON; gzip when the name ends in .gz)")
@@ -37,16 +36,8 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	nowFlag := fs.String("now", "", "judge as of this RFC 3339 time (default: the current time)")
 	testSalt := fs.Bool("insecure-test-salt", false, "hash with the public test salt when MESHGATE_HASH_SALT is not set")
 	failOnQuarantine := fs.Bool("fail-on-quarantine", false, "exit 1 when any record is quarantined")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: meshgate check --contracts DIR --in FILE|- [--domain D | --stream S] [--shadow]\n"+
-			"                      [--good OUT] [--quarantine OUT] [--json] [--now RFC3339] [--workers N]")
-		fs.PrintDefaults()
-	}
 	if err := parseInterspersed(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return flagExitCode(err)
 	}
 	if *contracts == "" || *inPath == "" || fs.NArg() > 0 {
 		fs.Usage()

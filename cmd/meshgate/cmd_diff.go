@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -36,8 +34,7 @@ not load.`
 // runDiff is `meshgate diff OLD NEW`: package contractdiff compares the two contract
 // directories and, with --sample, re-judges real events with both.
 func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("diff", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("diff", diffUsage, stderr)
 	sample := fs.String("sample", "", "re-judge the events of `FILE` (NDJSON of events or quarantine records, .gz allowed) or s3://bucket/key with both sets")
 	domain := fs.String("domain", "", "domain judging the sample's raw events (default: the only changed domain)")
 	nowFlag := fs.String("now", "", "judging time of raw sample events, RFC 3339 (default: now)")
@@ -45,15 +42,8 @@ func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	examples := fs.Int("examples", 3, "sample examples per rule")
 	showValues := fs.Bool("show-values", false, "show the offending values of sample examples (they may be personal data)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, diffUsage)
-		fs.PrintDefaults()
-	}
 	if err := parseInterspersed(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return flagExitCode(err)
 	}
 	if fs.NArg() != 2 {
 		fs.Usage()

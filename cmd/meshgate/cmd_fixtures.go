@@ -5,8 +5,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 
@@ -20,19 +18,11 @@ func init() {
 // runTest loads the directories (hash steps always use the public test salt, so fixtures can
 // pin hashed values), runs every fixture case and prints go test style results.
 func runTest(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("test", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("test", "usage: meshgate test [-v] [--require-coverage] DIR...", stderr)
 	verbose := fs.Bool("v", false, "print every case, not only failures")
 	requireCoverage := fs.Bool("require-coverage", false, "fail when a rule lacks a passing or a failing case")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: meshgate test [-v] [--require-coverage] DIR...")
-		fs.PrintDefaults()
-	}
 	if err := parseInterspersed(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return flagExitCode(err)
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -18,8 +17,8 @@ func init() {
 }
 
 func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("gen", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("gen", "usage: meshgate gen [--domain orders|customers|payments|mixed] [--count N] [--bad-fraction F]\n"+
+		"                    [--hostile-fraction F] [--seed N] [--now RFC3339] [--out FILE] [--manifest FILE]", stderr)
 	domain := fs.String("domain", "orders", "event domain: orders, customers, payments (the ODCS-native example) or mixed (70% orders, 30% customers)")
 	count := fs.Int("count", 1000, "number of records")
 	bad := fs.Float64("bad-fraction", 0.1, "share of bad events (one defect each), 0..1")
@@ -29,16 +28,8 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "", "write records to this file instead of stdout")
 	manifest := fs.String("manifest", "", "also write one JSON line per record with its kind and expected verdict")
 	listKinds := fs.Bool("list-kinds", false, "print the bad and hostile kinds and exit")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: meshgate gen [--domain orders|customers|payments|mixed] [--count N] [--bad-fraction F]\n"+
-			"                    [--hostile-fraction F] [--seed N] [--now RFC3339] [--out FILE] [--manifest FILE]")
-		fs.PrintDefaults()
-	}
 	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
-		return 2
+		return flagExitCode(err)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "meshgate gen: unexpected argument %q\n", fs.Arg(0))

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -18,19 +17,11 @@ func init() {
 // runLint loads (parses and compiles) every directory given and prints all problems. Hash
 // steps use the insecure test salt when MESHGATE_HASH_SALT is not set, unless --require-salt.
 func runLint(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("lint", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("lint", "usage: meshgate lint [--require-salt] [-q] DIR|FILE...", stderr)
 	requireSalt := fs.Bool("require-salt", false, "fail, as the worker does, when a contract hashes a field and MESHGATE_HASH_SALT is not set")
 	quiet := fs.Bool("q", false, "print errors only, no summary or notes")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: meshgate lint [--require-salt] [-q] DIR|FILE...")
-		fs.PrintDefaults()
-	}
 	if err := parseInterspersed(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return flagExitCode(err)
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
@@ -75,26 +66,4 @@ func short(hash string) string {
 		return hash[:12]
 	}
 	return hash
-}
-
-// parseInterspersed parses flags that may follow positional arguments
-// (`meshgate test DIR --require-coverage`); "--" ends flag parsing.
-func parseInterspersed(fs *flag.FlagSet, args []string) error {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			break
-		}
-		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
-			pos = append(pos, rest...)
-			break
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
-	return fs.Parse(append([]string{"--"}, pos...))
 }

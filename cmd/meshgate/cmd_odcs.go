@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -72,10 +71,7 @@ func odcsExport(args []string, stdout, stderr io.Writer) int {
 	contracts := fs.String("contracts", "", "contracts directory (required)")
 	out := fs.String("out", "", "write DOMAIN.odcs.yaml and DOMAIN.meshgate.yaml to this directory instead of the document to stdout")
 	if err := parseInterspersed(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return flagExitCode(err)
 	}
 	if *contracts == "" || fs.NArg() != 1 {
 		fs.Usage()
@@ -131,10 +127,7 @@ func odcsExport(args []string, stdout, stderr io.Writer) int {
 func odcsValidate(args []string, stdout, stderr io.Writer) int {
 	fs := odcsFlags("validate", stderr)
 	if err := parseInterspersed(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return flagExitCode(err)
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
@@ -158,10 +151,7 @@ func odcsAlerts(args []string, stdout, stderr io.Writer) int {
 	fs := odcsFlags("alerts", stderr)
 	contracts := fs.String("contracts", "", "contracts directory (required)")
 	if err := parseInterspersed(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return flagExitCode(err)
 	}
 	if *contracts == "" || fs.NArg() != 0 {
 		fs.Usage()

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -24,23 +23,15 @@ func init() {
 // number. Region and endpoint come from MESHGATE_REGION/AWS_REGION and
 // MESHGATE_KINESIS_ENDPOINT (or the flags); credentials from the AWS default chain.
 func runPut(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("put", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("put", "usage: meshgate put --stream S --in FILE|- [--manifest FILE] [--ledger FILE]", stderr)
 	stream := fs.String("stream", "", "Kinesis stream (required)")
 	in := fs.String("in", "", "NDJSON `FILE`, one record per line; - for stdin (required)")
 	manifest := fs.String("manifest", "", "`FILE` written by meshgate gen --manifest: partition keys per line")
 	ledger := fs.String("ledger", "", "write one JSON line per record (line, shard, sequenceNumber or error) to `FILE`")
 	region := fs.String("region", firstEnv("MESHGATE_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"), "AWS region")
 	endpoint := fs.String("endpoint", os.Getenv("MESHGATE_KINESIS_ENDPOINT"), "Kinesis endpoint `URL` (local emulator)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: meshgate put --stream S --in FILE|- [--manifest FILE] [--ledger FILE]")
-		fs.PrintDefaults()
-	}
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return flagExitCode(err)
 	}
 	if *stream == "" || *in == "" || fs.NArg() != 0 {
 		fs.Usage()

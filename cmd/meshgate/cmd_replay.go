@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -34,8 +32,7 @@ MESHGATE_REGION or AWS_REGION; hash salt: MESHGATE_HASH_SALT (the worker's).`
 // runReplay is `meshgate replay`: package replay does the work; this prints progress on a
 // terminal and the summary.
 func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("replay", replayUsage, stderr)
 	from := fs.String("from", "", "quarantine objects to replay: s3://bucket/prefix, a domain or day below it, or one object (required)")
 	contracts := fs.String("contracts", os.Getenv("MESHGATE_CONTRACTS"), "current contracts `DIR` (default $MESHGATE_CONTRACTS)")
 	domain := fs.String("domain", "", "only objects of this domain")
@@ -44,15 +41,8 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	dryRun := fs.Bool("dry-run", false, "print what would happen; write nothing")
 	judgeAt := fs.String("judge-at", replay.JudgeAtArrival, "judging time: arrival (each record's arrival time) or now")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, replayUsage)
-		fs.PrintDefaults()
-	}
 	if err := parseInterspersed(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return flagExitCode(err)
 	}
 	bucket, prefix, ok := reload.ParseS3URI(*from)
 	if fs.NArg() != 0 || !ok || *contracts == "" {

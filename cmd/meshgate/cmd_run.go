@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -39,18 +38,10 @@ func init() {
 // With MESHGATE_RECORD_AWS_CALLS=PATH it writes, on exit, every AWS operation it called
 // (service, operation, IAM action, count) as JSON to PATH.
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("run", "usage: meshgate run [--config FILE]", stderr)
 	cfgPath := fs.String("config", "", "worker configuration `FILE` (YAML); without it only defaults and MESHGATE_* variables apply")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: meshgate run [--config FILE]")
-		fs.PrintDefaults()
-	}
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return flagExitCode(err)
 	}
 	if fs.NArg() != 0 {
 		fs.Usage()

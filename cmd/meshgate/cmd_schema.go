@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -23,21 +21,13 @@ const schemaUsage = "usage: meshgate schema DOMAIN --contracts DIR [--format jso
 // Exit 0, 1 when the contracts do not load or the domain has no such contract, 2 on usage
 // errors.
 func runSchema(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("schema", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("schema", schemaUsage, stderr)
 	contracts := fs.String("contracts", os.Getenv("MESHGATE_CONTRACTS"), "contracts `DIR` (default $MESHGATE_CONTRACTS)")
 	format := fs.String("format", "jsonschema", "output format; only jsonschema (JSON Schema draft 2020-12)")
 	stage := fs.String("stage", rules.StageActive, "which contract of the domain: active or shadow (the candidate)")
 	out := fs.String("out", "", "write the schema to `FILE` instead of stdout")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, schemaUsage)
-		fs.PrintDefaults()
-	}
 	if err := parseInterspersed(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return flagExitCode(err)
 	}
 	if fs.NArg() != 1 || *contracts == "" {
 		fs.Usage()
